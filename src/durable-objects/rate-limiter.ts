@@ -1,0 +1,43 @@
+import { DurableObject } from "cloudflare:workers";
+import { decideRateLimit, type RateLimitDecision, type RateLimitQuota } from "./rate-limit-policy";
+
+/**
+ * Exact rate-limit counters for one caller key (SPEC §10). SQLite-backed; one object per key,
+ * one row per bucket (HTTP method). `consume` reads and writes synchronously inside one RPC
+ * call, so the object's input gate serialises concurrent requests and no burst can overshoot;
+ * the output gate holds the reply until the write is durable.
+ */
+export class RateLimiter extends DurableObject<Env> {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS buckets (name TEXT PRIMARY KEY, tat REAL NOT NULL)");
+  }
+
+  /** Takes one request from `bucket` if the quota allows it. `now` defaults to the object's clock. */
+  async consume(bucket: string, quota: RateLimitQuota, now: number = Date.now()): Promise<RateLimitDecision> {
+    const row = this.ctx.storage.sql
+      .exec<{ tat: number }>("SELECT tat FROM buckets WHERE name = ?", bucket)
+      .toArray()[0];
+    const decision = decideRateLimit(row?.tat, now, quota);
+    if (decision.allowed) {
+      this.ctx.storage.sql.exec(
+        "INSERT INTO buckets (name, tat) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET tat = excluded.tat",
+        bucket,
+        decision.tat,
+      );
+      // Cleanup only: once every bucket has refilled, the object holds no information.
+      if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(decision.tat + 1000);
+    }
+    return decision;
+  }
+
+  /** Drops buckets that have refilled completely; reschedules itself while any remain. */
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    this.ctx.storage.sql.exec("DELETE FROM buckets WHERE tat <= ?", now);
+    const next = this.ctx.storage.sql
+      .exec<{ tat: number | null }>("SELECT MAX(tat) AS tat FROM buckets")
+      .toArray()[0]?.tat;
+    if (next) await this.ctx.storage.setAlarm(next + 1000);
+  }
+}

@@ -1,0 +1,99 @@
+import type { Context } from "hono";
+import type { AppEnv } from "../env";
+
+/** One DocSpace validation code per failing rule (SPEC §5). */
+export type ValidationCode =
+  | "EmptyFieldError"
+  | "ErrorName"
+  | "ErrorWrongURL"
+  | "ErrorPattern"
+  | "ErrorInvalidScope"
+  | "ErrorType";
+
+export type FieldError = { field: string; code: ValidationCode; message: string };
+
+/** Problem types; relative URI references resolve against the gateway's own docs (RFC 9457 §3.1.1). */
+export const PROBLEM_TYPES = {
+  badRequest: "/api/2.0/docs/problems#bad-request",
+  validation: "/api/2.0/docs/problems#validation-failed",
+  invalidSignature: "/api/2.0/docs/problems#invalid-signature",
+  forbidden: "/api/2.0/docs/problems#forbidden",
+  unauthorized: "/api/2.0/docs/problems#unauthorized",
+  notFound: "/api/2.0/docs/problems#not-found",
+  methodNotAllowed: "/api/2.0/docs/problems#method-not-allowed",
+  payloadTooLarge: "/api/2.0/docs/problems#payload-too-large",
+  unsupportedMediaType: "/api/2.0/docs/problems#unsupported-media-type",
+  quotaExceeded: "/api/2.0/docs/problems#quota-exceeded",
+  unavailable: "/api/2.0/docs/problems#dependency-unavailable",
+  internal: "/api/2.0/docs/problems#internal-error",
+} as const;
+
+const REASON_PHRASES: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  413: "Content Too Large",
+  415: "Unsupported Media Type",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
+
+export type ProblemStatus = 400 | 401 | 403 | 404 | 405 | 413 | 415 | 429 | 500 | 503;
+
+export type ProblemInit = {
+  status: ProblemStatus;
+  type: string;
+  detail: string;
+  errors?: FieldError[];
+  headers?: Record<string, string>;
+};
+
+/**
+ * A problem that any layer may throw; the app's error handler renders it as
+ * RFC 9457 problem+json. Its `detail` is always safe to show to the caller.
+ */
+export class HttpProblem extends Error {
+  readonly init: ProblemInit;
+  /** `cause` is logged with the request id, never rendered. */
+  constructor(init: ProblemInit, cause?: unknown) {
+    super(init.detail, cause === undefined ? undefined : { cause });
+    this.name = "HttpProblem";
+    this.init = init;
+  }
+}
+
+/** Renders a problem+json response carrying the request's path and id. */
+export function problemResponse(c: Context<AppEnv>, init: ProblemInit): Response {
+  const body: Record<string, unknown> = {
+    type: init.type,
+    title: REASON_PHRASES[init.status] ?? "Error",
+    status: init.status,
+    detail: init.detail,
+    instance: new URL(c.req.url).pathname,
+    request_id: c.get("requestId"),
+  };
+  if (init.errors) body.errors = init.errors;
+  const headers = new Headers(init.headers);
+  headers.set("content-type", "application/problem+json");
+  return new Response(JSON.stringify(body), { status: init.status, headers });
+}
+
+export const notFound = (detail = "The requested resource was not found."): HttpProblem =>
+  new HttpProblem({ status: 404, type: PROBLEM_TYPES.notFound, detail });
+
+export const clientNotFound = (): HttpProblem => notFound("Client not found.");
+
+export const forbidden = (detail = "This operation is not permitted for the caller's role."): HttpProblem =>
+  new HttpProblem({ status: 403, type: PROBLEM_TYPES.forbidden, detail });
+
+export const unavailable = (detail: string, cause?: unknown): HttpProblem =>
+  new HttpProblem({ status: 503, type: PROBLEM_TYPES.unavailable, detail, headers: { "retry-after": "1" } }, cause);
+
+export const validationFailed = (errors: FieldError[], detail = "The request failed validation."): HttpProblem =>
+  new HttpProblem({ status: 400, type: PROBLEM_TYPES.validation, detail, errors });
+
+export const badRequest = (detail: string): HttpProblem =>
+  new HttpProblem({ status: 400, type: PROBLEM_TYPES.badRequest, detail });

@@ -1,0 +1,99 @@
+import { unavailable } from "../lib/problem";
+
+/**
+ * Typed access to the revocation lists in KV (SPEC §9). An entry says: every token of this
+ * scope issued at or before `revoked_before` (epoch seconds) is revoked. Entries live as long
+ * as the longest token can, so the lists never grow without bound.
+ */
+
+export type RevocationReason = "client_deleted" | "tokens_revoked" | "consent_revoked";
+
+export type RevocationEntry = {
+  /** Tokens with `issued_at` ≤ this (epoch seconds) are revoked. */
+  revoked_before: number;
+  reason: RevocationReason;
+};
+
+/** KV's minimum `expirationTtl`. */
+export const MIN_KV_TTL_SECONDS = 60;
+export const DEFAULT_MAX_TOKEN_TTL_SECONDS = 60 * 24 * 60 * 60;
+
+/** Every token issued to the client (delete, bulk delete, revoke-all). */
+export const clientRevocationKey = (clientId: string): string => `revoked:client:${clientId}`;
+/** Every token issued to the client for one user (consent revoked). */
+export const consentRevocationKey = (clientId: string, userId: string): string =>
+  `revoked:consent:${clientId}:${userId}`;
+
+/** The entry TTL: `MAX_TOKEN_TTL_SECONDS`, clamped to KV's 60 s minimum; the default when unset or invalid. */
+export function revocationTtlSeconds(configured: string | undefined): number {
+  const n = Number(configured);
+  if (!configured || !Number.isFinite(n) || n <= 0) return DEFAULT_MAX_TOKEN_TTL_SECONDS;
+  return Math.max(MIN_KV_TTL_SECONDS, Math.floor(n));
+}
+
+/** Reads one entry; a malformed value counts as absent. */
+export async function readRevocation(kv: KVNamespace, key: string): Promise<RevocationEntry | null> {
+  const value = await kv.get<RevocationEntry>(key, "json");
+  return value && typeof value.revoked_before === "number" ? value : null;
+}
+
+/** A written entry and what it replaced, so a failed operation can put the list back. */
+export type RevocationWrite = { key: string; previous: string | null };
+
+/**
+ * Writes revocation entries before the caller removes anything from D1 (fail closed): if KV
+ * cannot be read or written the operation answers 503 and nothing has changed. An existing
+ * entry is never weakened: `revoked_before` only moves forward.
+ */
+export async function writeRevocations(
+  kv: KVNamespace,
+  entries: { key: string; entry: RevocationEntry }[],
+  ttlSeconds: number,
+): Promise<RevocationWrite[]> {
+  const written: RevocationWrite[] = [];
+  try {
+    for (const { key, entry } of entries) {
+      const previous = await kv.get(key);
+      const prior = previous ? safeParse(previous) : null;
+      const next: RevocationEntry =
+        prior && prior.revoked_before > entry.revoked_before
+          ? { ...entry, revoked_before: prior.revoked_before }
+          : entry;
+      await kv.put(key, JSON.stringify(next), { expirationTtl: ttlSeconds });
+      written.push({ key, previous });
+    }
+  } catch (error) {
+    await restoreRevocations(kv, written, ttlSeconds);
+    throw unavailable("The revocation list could not be written; nothing was changed.", error);
+  }
+  return written;
+}
+
+/**
+ * Best-effort undo of `writeRevocations` after D1 refused the matching change, so that the
+ * operation is not half-applied. If this also fails, an entry may outlive its client's change:
+ * that revokes tokens early (safe), never keeps one alive.
+ */
+export async function restoreRevocations(
+  kv: KVNamespace,
+  writes: RevocationWrite[],
+  ttlSeconds: number,
+): Promise<void> {
+  for (const { key, previous } of writes.reverse()) {
+    try {
+      if (previous === null) await kv.delete(key);
+      else await kv.put(key, previous, { expirationTtl: ttlSeconds });
+    } catch {
+      // Logged by the caller's 503; see the doc comment for why this is safe.
+    }
+  }
+}
+
+function safeParse(value: string): RevocationEntry | null {
+  try {
+    const parsed = JSON.parse(value) as RevocationEntry;
+    return typeof parsed?.revoked_before === "number" ? parsed : null;
+  } catch {
+    return null;
+  }
+}

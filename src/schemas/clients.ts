@@ -1,0 +1,165 @@
+import { z } from "@hono/zod-openapi";
+import {
+  addRuleIssue,
+  httpUrlProblem,
+  logoProblem,
+  MAX_DESCRIPTION_LENGTH,
+  MAX_LIST_ITEMS,
+  normaliseOrigin,
+  redirectUriProblem,
+  uniqueInOrder,
+} from "./validation";
+
+/** Wire formats of SPEC §4.16 and the request rules of SPEC §6. JSON field names are exact. */
+
+const nameField = z
+  .string()
+  .superRefine((value, ctx) => {
+    const trimmed = value.trim();
+    if (trimmed === "") addRuleIssue(ctx, "EmptyFieldError", "name is required");
+    else if (trimmed.length < 3 || trimmed.length > 256)
+      addRuleIssue(ctx, "ErrorName", "name must be 3 to 256 characters");
+  })
+  .transform((value) => value.trim())
+  .openapi({ example: "Reporting dashboard", description: "3–256 characters after trimming." });
+
+const descriptionField = z
+  .string()
+  .superRefine((value, ctx) => {
+    if (value.length > MAX_DESCRIPTION_LENGTH)
+      addRuleIssue(ctx, "ErrorName", `description must be at most ${MAX_DESCRIPTION_LENGTH} characters`);
+  })
+  .nullable()
+  .optional()
+  .openapi({ example: "Reads rooms and files for the weekly report." });
+
+const logoField = z
+  .string()
+  .superRefine((value, ctx) => {
+    const problem = logoProblem(value);
+    if (problem) addRuleIssue(ctx, problem.code, `logo ${problem.message}`);
+  })
+  .nullable()
+  .optional()
+  .openapi({ example: "data:image/png;base64,iVBORw0KGgo=" });
+
+const httpUrlField = (label: string) =>
+  z
+    .string()
+    .superRefine((value, ctx) => {
+      const problem = httpUrlProblem(value);
+      if (problem) addRuleIssue(ctx, "ErrorWrongURL", `${label} ${problem}`);
+    })
+    .nullable()
+    .optional();
+
+/** A non-empty set of at most 12 strings, each checked by `itemProblem`, duplicates collapsed. */
+const urlSetField = (label: string, normalise: (value: string) => { value: string } | { problem: string }) =>
+  z.array(z.string()).transform((values, ctx) => {
+    const out: string[] = [];
+    values.forEach((value, index) => {
+      const result = normalise(value);
+      if ("problem" in result) addRuleIssue(ctx, "ErrorWrongURL", `${label}[${index}] ${result.problem}`, [index]);
+      else out.push(result.value);
+    });
+    const unique = uniqueInOrder(out);
+    if (values.length === 0) addRuleIssue(ctx, "EmptyFieldError", `${label} must contain at least one item`);
+    else if (unique.length > MAX_LIST_ITEMS)
+      addRuleIssue(ctx, "ErrorName", `${label} may contain at most ${MAX_LIST_ITEMS} items`);
+    return unique;
+  });
+
+const redirectUrisField = urlSetField("redirect_uris", (value) => {
+  const problem = redirectUriProblem(value);
+  return problem ? { problem } : { value };
+}).openapi({ example: ["https://app.example.com/oauth/callback"] });
+
+const allowedOriginsField = urlSetField("allowed_origins", (value) => {
+  const result = normaliseOrigin(value);
+  return "problem" in result ? result : { value: result.origin };
+}).openapi({ example: ["https://app.example.com"] });
+
+const scopesField = z
+  .array(z.string())
+  .transform((values, ctx) => {
+    if (values.length === 0) addRuleIssue(ctx, "EmptyFieldError", "scopes must contain at least one scope");
+    return uniqueInOrder(values.map((s) => s.trim()));
+  })
+  .openapi({ example: ["files:read", "openid"] });
+
+export const CreateClientRequestSchema = z
+  .object({
+    name: nameField,
+    description: descriptionField,
+    logo: logoField,
+    website_url: httpUrlField("website_url").openapi({ example: "https://example.com" }),
+    terms_url: httpUrlField("terms_url").openapi({ example: "https://example.com/terms" }),
+    policy_url: httpUrlField("policy_url").openapi({ example: "https://example.com/privacy" }),
+    logout_redirect_uri: httpUrlField("logout_redirect_uri").openapi({ example: "https://app.example.com/logout" }),
+    redirect_uris: redirectUrisField,
+    allowed_origins: allowedOriginsField,
+    scopes: scopesField,
+    allow_pkce: z.boolean().optional().openapi({ example: true }),
+    is_public: z.boolean().optional().openapi({ description: "Accepted and ignored: clients are always public." }),
+  })
+  .openapi("CreateClientRequest");
+
+export const UpdateClientRequestSchema = z
+  .object({
+    name: nameField,
+    description: descriptionField,
+    logo: logoField,
+    allowed_origins: allowedOriginsField,
+    allow_pkce: z.boolean().optional().openapi({ description: "Omitted means false, as in DocSpace." }),
+    is_public: z.boolean().optional().openapi({ description: "Accepted and ignored." }),
+  })
+  .openapi("UpdateClientRequest");
+
+export const ChangeActivationRequestSchema = z
+  .object({ status: z.boolean().openapi({ example: false }) })
+  .openapi("ChangeActivationRequest");
+
+const isoDate = z.string().openapi({ example: "2026-11-28T12:00:00.000Z", format: "date-time" });
+
+export const ClientResponseSchema = z
+  .object({
+    client_id: z.string().openapi({ example: "5c1e2a8e-7a3f-4a53-9e4b-1f6f1b0f5d2a" }),
+    client_secret: z.string().optional().openapi({ description: "Only in the createClient response." }),
+    name: z.string(),
+    description: z.string().nullable(),
+    tenant: z.number().int(),
+    scopes: z.array(z.string()),
+    enabled: z.boolean(),
+    website_url: z.string().nullable(),
+    terms_url: z.string().nullable(),
+    policy_url: z.string().nullable(),
+    logo: z.string().nullable(),
+    authentication_methods: z.array(z.string()).openapi({ example: ["client_secret_post", "none"] }),
+    redirect_uris: z.array(z.string()),
+    allowed_origins: z.array(z.string()),
+    logout_redirect_uris: z.array(z.string()),
+    created_on: isoDate,
+    created_by: z.string(),
+    modified_on: isoDate,
+    modified_by: z.string(),
+    is_public: z.boolean(),
+    allow_pkce: z.boolean(),
+  })
+  .openapi("ClientResponse");
+
+export const ClientSecretResponseSchema = z
+  .object({ client_secret: z.string().openapi({ example: "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789" }) })
+  .openapi("ClientSecretResponse");
+
+export const EmptyObjectSchema = z.object({}).openapi("EmptyObject");
+
+export const ClientIdParamSchema = z.object({
+  clientId: z
+    .string()
+    .uuid()
+    .openapi({ param: { name: "clientId", in: "path" }, example: "5c1e2a8e-7a3f-4a53-9e4b-1f6f1b0f5d2a" }),
+});
+
+export type CreateClientInput = z.output<typeof CreateClientRequestSchema>;
+export type UpdateClientInput = z.output<typeof UpdateClientRequestSchema>;
+export type ClientResponse = z.output<typeof ClientResponseSchema>;

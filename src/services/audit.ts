@@ -1,0 +1,74 @@
+import { eq, sql } from "drizzle-orm";
+import type { Database } from "../db/client";
+import { auditEvents, clients } from "../db/schema";
+
+/** DocSpace's message codes for client-management audit events. */
+export const AUDIT_ACTIONS = {
+  create: 9901,
+  update: 9902,
+  regenerate: 9903,
+  delete: 9904,
+  activation: 9905,
+  revoke: 9907,
+} as const;
+
+export type AuditAction = (typeof AUDIT_ACTIONS)[keyof typeof AUDIT_ACTIONS];
+
+/** Who made a change and from where; built once per request by the handler. */
+export type AuditContext = {
+  tenant: number;
+  userId: string;
+  ip: string | null;
+  userAgent: string | null;
+  requestId: string;
+};
+
+/** An audit insert, to be placed in the same `db.batch` as the change it records. */
+export function auditInsert(
+  db: Database,
+  audit: AuditContext,
+  action: AuditAction,
+  clientId: string | null,
+  now: number,
+) {
+  return db.insert(auditEvents).values({
+    tenant: audit.tenant,
+    userId: audit.userId,
+    clientId,
+    action,
+    occurredOn: now,
+    ip: audit.ip,
+    userAgent: audit.userAgent,
+    requestId: audit.requestId,
+  });
+}
+
+/**
+ * An audit insert that writes only while the client still exists, so a change that lost a race
+ * with a delete leaves no event for something that did not happen. Batched after the change.
+ */
+export function auditInsertIfClientExists(
+  db: Database,
+  audit: AuditContext,
+  action: AuditAction,
+  clientId: string,
+  now: number,
+) {
+  return db.insert(auditEvents).select((qb) =>
+    qb
+      .select({
+        // NULL into an INTEGER PRIMARY KEY takes the next id.
+        id: sql<number>`NULL`.as("id"),
+        tenant: sql<number>`${audit.tenant}`.as("tenant"),
+        userId: sql<string>`${audit.userId}`.as("user_id"),
+        clientId: clients.clientId,
+        action: sql<number>`${action}`.as("action"),
+        occurredOn: sql<number>`${now}`.as("occurred_on"),
+        ip: sql<string | null>`${audit.ip}`.as("ip"),
+        userAgent: sql<string | null>`${audit.userAgent}`.as("user_agent"),
+        requestId: sql<string>`${audit.requestId}`.as("request_id"),
+      })
+      .from(clients)
+      .where(eq(clients.clientId, clientId)),
+  );
+}

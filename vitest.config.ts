@@ -1,0 +1,31 @@
+import path from "node:path";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+/**
+ * Every test runs inside workerd with the bindings of wrangler.toml (real D1, KV and Durable
+ * Objects from Miniflare). Migrations are read here, in Node, and applied inside the runtime by
+ * test/setup/apply-migrations.ts. Test-only secrets come from the `miniflare.bindings` below,
+ * so tests do not depend on a developer's .dev.vars.
+ */
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations(path.join(__dirname, "migrations"));
+  return {
+    plugins: [
+      cloudflareTest({
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          bindings: {
+            TEST_MIGRATIONS: migrations,
+            DOCSPACE_MACHINE_KEY: "1123askdasjklasbnd",
+            CLIENT_SECRET_PEPPER: "test-pepper-0123456789abcdef",
+          },
+        },
+      }),
+    ],
+    test: {
+      include: ["test/**/*.test.ts"],
+      setupFiles: ["./test/setup/apply-migrations.ts"],
+    },
+  };
+});
