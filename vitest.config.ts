@@ -19,6 +19,13 @@ export default defineConfig(async () => {
             TEST_MIGRATIONS: migrations,
             DOCSPACE_MACHINE_KEY: "1123askdasjklasbnd",
             CLIENT_SECRET_PEPPER: "test-pepper-0123456789abcdef",
+            // Tests act as few callers making many requests; rate-limit tests lower these per
+            // request through a wrapped env (test/helpers/app.ts).
+            RATE_LIMIT_GET: "100000",
+            RATE_LIMIT_POST: "100000",
+            RATE_LIMIT_PUT: "100000",
+            RATE_LIMIT_PATCH: "100000",
+            RATE_LIMIT_DELETE: "100000",
           },
         },
       }),
