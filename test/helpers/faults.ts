@@ -1,0 +1,139 @@
+/**
+ * Test doubles that make real bindings fail on purpose: wrap a binding, hand the wrapped env
+ * to `appFetcher({ env })`, and every call not chosen to fail goes to the real D1, KV or
+ * Durable Object. Used by the storage-atomicity, fault-sweep and limiter-outage tests.
+ */
+
+export class InjectedFault extends Error {
+  constructor(what: string) {
+    super(`injected fault: ${what}`);
+    this.name = "InjectedFault";
+  }
+}
+
+export type FaultPlan = {
+  /** Fail the Nth operation (1-based) counted across the wrapper's life. */
+  failAt?: number;
+  /** Fail every operation from the Nth on. */
+  failFrom?: number;
+  /** Fail only operations whose name is listed (e.g. ["put"] for KV, ["batch"] for D1). */
+  only?: string[];
+};
+
+/** Counts operations and decides which fail; `calls` lists every counted operation by name. */
+export class FaultCounter {
+  readonly calls: string[] = [];
+  constructor(private readonly plan: FaultPlan) {}
+
+  /** Records an operation and throws when the plan says it fails. */
+  hit(name: string): void {
+    if (this.plan.only && !this.plan.only.includes(name)) return;
+    this.calls.push(name);
+    const n = this.calls.length;
+    if (n === this.plan.failAt || (this.plan.failFrom !== undefined && n >= this.plan.failFrom)) {
+      throw new InjectedFault(`${name} #${n}`);
+    }
+  }
+}
+
+const realStatements = new WeakMap<object, D1PreparedStatement>();
+
+function wrapStatement(statement: D1PreparedStatement, counter: FaultCounter): D1PreparedStatement {
+  const wrapper = {
+    bind: (...values: unknown[]) => wrapStatement(statement.bind(...values), counter),
+    first: async (column?: string) => {
+      counter.hit("first");
+      return column === undefined ? statement.first() : statement.first(column);
+    },
+    all: async () => {
+      counter.hit("all");
+      return statement.all();
+    },
+    run: async () => {
+      counter.hit("run");
+      return statement.run();
+    },
+    raw: async (options?: { columnNames?: boolean }) => {
+      counter.hit("raw");
+      // biome-ignore lint/suspicious/noExplicitAny: D1's raw() overloads do not accept a union argument.
+      return statement.raw(options as any);
+    },
+  } as unknown as D1PreparedStatement;
+  realStatements.set(wrapper, statement);
+  return wrapper;
+}
+
+/**
+ * Wraps D1. Every statement execution and every `batch` counts as one operation. With
+ * `breakBatchAt: k`, each batch gets a statement that fails inserted at position k, so the real
+ * D1 runs the first k statements and then must roll the whole batch back.
+ */
+export function faultyD1(db: D1Database, plan: FaultPlan & { breakBatchAt?: number } = {}) {
+  const counter = new FaultCounter(plan);
+  const wrapped = {
+    prepare: (query: string) => wrapStatement(db.prepare(query), counter),
+    batch: async (statements: D1PreparedStatement[]) => {
+      counter.hit("batch");
+      const real = statements.map((s) => realStatements.get(s) ?? s);
+      if (plan.breakBatchAt !== undefined) {
+        const at = Math.min(plan.breakBatchAt, real.length);
+        real.splice(at, 0, db.prepare("INSERT INTO __injected_fault__ (x) VALUES (1)"));
+      }
+      return db.batch(real);
+    },
+    exec: async (query: string) => {
+      counter.hit("exec");
+      return db.exec(query);
+    },
+    dump: () => db.dump(),
+    withSession: () => wrapped,
+  } as unknown as D1Database;
+  return { db: wrapped, counter };
+}
+
+/** Wraps a KV namespace; `get`, `put`, `delete` and `list` each count as one operation. */
+export function faultyKV(kv: KVNamespace, plan: FaultPlan = {}) {
+  const counter = new FaultCounter(plan);
+  const wrapped = {
+    get: async (...args: unknown[]) => {
+      counter.hit("get");
+      return (kv.get as (...a: unknown[]) => unknown)(...args);
+    },
+    getWithMetadata: async (...args: unknown[]) => {
+      counter.hit("get");
+      return (kv.getWithMetadata as (...a: unknown[]) => unknown)(...args);
+    },
+    put: async (...args: unknown[]) => {
+      counter.hit("put");
+      return (kv.put as (...a: unknown[]) => unknown)(...args);
+    },
+    delete: async (key: string) => {
+      counter.hit("delete");
+      return kv.delete(key);
+    },
+    list: async (options?: KVNamespaceListOptions) => {
+      counter.hit("list");
+      return kv.list(options);
+    },
+  } as unknown as KVNamespace;
+  return { kv: wrapped, counter };
+}
+
+/** A Durable Object namespace whose stubs fail every RPC, as when the limiter is unreachable. */
+export function unreachableDurableObjects(namespace: DurableObjectNamespace): DurableObjectNamespace {
+  return new Proxy(namespace, {
+    get(target, property) {
+      if (property === "get") {
+        return () =>
+          new Proxy(
+            {},
+            {
+              get: () => () => Promise.reject(new InjectedFault("durable object unreachable")),
+            },
+          );
+      }
+      const value = Reflect.get(target, property);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
