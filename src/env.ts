@@ -15,5 +15,10 @@ export type AppEnv = {
     authFailure: string | undefined;
     /** Milliseconds since the epoch; the single clock a request sees (tests inject it). */
     now: number;
+    /**
+     * Identity of the verified service token (a fingerprint, never the token) on /oauth2/* routes;
+     * set by `identifyService`, used by `requireServiceToken` and as the rate-limit key.
+     */
+    service: string | undefined;
   };
 };

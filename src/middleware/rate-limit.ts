@@ -35,8 +35,25 @@ function rateLimitHeaders(policy: string, quota: RateLimitQuota, decision: RateL
 const IP_KEYED_PATH = /\/clients\/[^/]+\/public\/info\/?$/;
 
 /**
+ * Token status is not limited for a verified service token: resource servers call it on every
+ * request, and one limiter object per service token would cap the whole fleet's throughput and
+ * add a round trip (and, with writes failing closed, a limiter outage would refuse every check).
+ * The route only reads KV. Requests without a valid service token are limited by IP as usual.
+ */
+const UNLIMITED_SERVICE_PATH = /\/oauth2\/tokens\/status\/?$/;
+
+/** The quota of a service token across all methods (`RATE_LIMIT_SERVICE` per window, default 6000). */
+export function serviceQuota(env: Env): RateLimitQuota {
+  return {
+    limit: positiveInt(env.RATE_LIMIT_SERVICE, 6000),
+    windowMs: positiveInt(env.RATE_LIMIT_WINDOW_SECONDS, 60) * 1000,
+  };
+}
+
+/**
  * Exact per-caller, per-method limits held by the `RateLimiter` Durable Object (SPEC §10).
- * Key: the verified user (per tenant), else the client IP.
+ * Key: the verified service token (one "service" bucket for all methods), else the verified user
+ * (per tenant), else the client IP.
  *
  * If the limiter cannot be reached, reads fail open (they change nothing, and refusing them
  * would turn a limiter outage into a full outage) and writes fail closed with 503, so that no
@@ -46,12 +63,18 @@ export const rateLimit = createMiddleware<AppEnv>(async (c, next) => {
   const method = c.req.method === "HEAD" ? "GET" : c.req.method;
   if (!(LIMITED_METHODS as readonly string[]).includes(method)) return next();
   const limitedMethod = method as LimitedMethod;
-  const quota = quotaFor(c.env, limitedMethod);
-  const policy = limitedMethod.toLowerCase();
+  const service = c.get("service");
+  if (service !== undefined && UNLIMITED_SERVICE_PATH.test(c.req.path)) return next();
+  const quota = service !== undefined ? serviceQuota(c.env) : quotaFor(c.env, limitedMethod);
+  const policy = service !== undefined ? "service" : limitedMethod.toLowerCase();
   const principal = c.get("principal");
   const ip = c.req.header("cf-connecting-ip") ?? "unknown";
   const key =
-    principal && !IP_KEYED_PATH.test(c.req.path) ? `user:${principal.tenantId}:${principal.userId}` : `ip:${ip}`;
+    service !== undefined
+      ? `service:${service}`
+      : principal && !IP_KEYED_PATH.test(c.req.path)
+        ? `user:${principal.tenantId}:${principal.userId}`
+        : `ip:${ip}`;
 
   let decision: RateLimitDecision | undefined;
   try {

@@ -33,8 +33,10 @@ export function revocationTtlSeconds(configured: string | undefined): number {
 
 /** Reads one entry; a malformed value counts as absent. */
 export async function readRevocation(kv: KVNamespace, key: string): Promise<RevocationEntry | null> {
-  const value = await kv.get<RevocationEntry>(key, "json");
-  return value && typeof value.revoked_before === "number" ? value : null;
+  // Read as text: kv.get(key, "json") throws on a malformed value, which would turn a bad entry
+  // (only ever written by hand) into a 503 for every check of that client.
+  const value = await kv.get(key);
+  return value === null ? null : safeParse(value);
 }
 
 /** A written entry and what it replaced, so a failed operation can put the list back. */

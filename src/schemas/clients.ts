@@ -5,6 +5,7 @@ import {
   logoProblem,
   MAX_DESCRIPTION_LENGTH,
   MAX_LIST_ITEMS,
+  MAX_URL_LENGTH,
   normaliseOrigin,
   redirectUriProblem,
   uniqueInOrder,
@@ -43,12 +44,15 @@ const logoField = z
   .optional()
   .openapi({ example: "data:image/png;base64,iVBORw0KGgo=" });
 
+/** SPEC §5 reserves `ErrorName` for length/size: an over-long URL is that, any other URL problem is `ErrorWrongURL`. */
+const urlCode = (value: string) => (value.length > MAX_URL_LENGTH ? "ErrorName" : "ErrorWrongURL");
+
 const httpUrlField = (label: string) =>
   z
     .string()
     .superRefine((value, ctx) => {
       const problem = httpUrlProblem(value);
-      if (problem) addRuleIssue(ctx, "ErrorWrongURL", `${label} ${problem}`);
+      if (problem) addRuleIssue(ctx, urlCode(value), `${label} ${problem}`);
     })
     .nullable()
     .optional();
@@ -59,7 +63,7 @@ const urlSetField = (label: string, normalise: (value: string) => { value: strin
     const out: string[] = [];
     values.forEach((value, index) => {
       const result = normalise(value);
-      if ("problem" in result) addRuleIssue(ctx, "ErrorWrongURL", `${label}[${index}] ${result.problem}`, [index]);
+      if ("problem" in result) addRuleIssue(ctx, urlCode(value), `${label}[${index}] ${result.problem}`, [index]);
       else out.push(result.value);
     });
     const unique = uniqueInOrder(out);
@@ -116,8 +120,37 @@ export const UpdateClientRequestSchema = z
   .openapi("UpdateClientRequest");
 
 export const ChangeActivationRequestSchema = z
-  .object({ status: z.boolean().openapi({ example: false }) })
+  .object({
+    status: z.boolean().openapi({ example: false }),
+    revoke_tokens: z.boolean().optional().openapi({
+      example: true,
+      description:
+        "Also revoke every token issued to the client so far. Omitted or false keeps DocSpace's contract: existing tokens stay valid until they expire.",
+    }),
+  })
   .openapi("ChangeActivationRequest");
+
+/** Seven days: the longest grace period a rotation may give the previous secret. */
+export const MAX_GRACE_PERIOD_SECONDS = 604_800;
+
+/** `grace_period` of regenerateSecret: whole seconds, 0–604800 (seven days), default 0. */
+export const RegenerateSecretQuerySchema = z.object({
+  grace_period: z
+    .string()
+    .superRefine((value, ctx) => {
+      if (!/^\d{1,7}$/.test(value)) addRuleIssue(ctx, "ErrorPattern", "grace_period must be a whole number of seconds");
+      else if (Number(value) > MAX_GRACE_PERIOD_SECONDS)
+        addRuleIssue(ctx, "ErrorName", `grace_period must be between 0 and ${MAX_GRACE_PERIOD_SECONDS} seconds`);
+    })
+    .transform(Number)
+    .optional()
+    .openapi({
+      param: { name: "grace_period", in: "query" },
+      example: "86400",
+      description:
+        "Seconds the previous secret keeps authenticating (0–604800, default 0 = immediate invalidation, as DocSpace). At most five previous secrets may be live at once.",
+    }),
+});
 
 const isoDate = z.string().openapi({ example: "2026-11-28T12:00:00.000Z", format: "date-time" });
 
@@ -148,7 +181,14 @@ export const ClientResponseSchema = z
   .openapi("ClientResponse");
 
 export const ClientSecretResponseSchema = z
-  .object({ client_secret: z.string().openapi({ example: "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789" }) })
+  .object({
+    client_secret: z.string().openapi({ example: "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789" }),
+    previous_secret_expires_at: z.string().optional().openapi({
+      example: "2026-11-29T12:00:00.000Z",
+      format: "date-time",
+      description: "Only with grace_period > 0: when the previous secret stops authenticating.",
+    }),
+  })
   .openapi("ClientSecretResponse");
 
 export const EmptyObjectSchema = z.object({}).openapi("EmptyObject");

@@ -10,6 +10,8 @@ export const AUDIT_ACTIONS = {
   delete: 9904,
   activation: 9905,
   revoke: 9907,
+  /** The gateway's own: revoke every token of a client without deleting it. Not a DocSpace code. */
+  revokeTokens: 9950,
 } as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[keyof typeof AUDIT_ACTIONS];

@@ -1,4 +1,4 @@
-import { and, eq, isNotNull, isNull, lte, or } from "drizzle-orm";
+import { and, asc, eq, isNotNull } from "drizzle-orm";
 import { canManageClient, type Principal } from "../auth/principal";
 import type { Database } from "../db/client";
 import { type ClientRow, clientSecrets, clients, consents, scopes } from "../db/schema";
@@ -6,12 +6,21 @@ import { clientNotFound, forbidden, validationFailed } from "../lib/problem";
 import {
   clientRevocationKey,
   consentRevocationKey,
+  type RevocationEntry,
   type RevocationWrite,
   restoreRevocations,
   writeRevocations,
 } from "../revocation/revocations";
 import type { ClientResponse, CreateClientInput, UpdateClientInput } from "../schemas/clients";
 import { AUDIT_ACTIONS, type AuditContext, auditInsert, auditInsertIfClientExists } from "./audit";
+import {
+  isSecretConflict,
+  livePreviousCount,
+  MAX_PREVIOUS_SECRETS,
+  rotationStatements,
+  type StoredSecret,
+  tooManyPreviousSecrets,
+} from "./secret-rotation";
 import { generateClientSecret, hashClientSecret } from "./secrets";
 import { guardD1 } from "./storage-errors";
 
@@ -197,7 +206,11 @@ export async function deleteClientsWithRevocation(
 
 type BatchItems = Parameters<Database["batch"]>[0];
 
-async function batchOrRestore(
+/**
+ * Runs a D1 batch after revocation entries were written; if D1 refuses, the entries are put back
+ * and the caller gets a 503 with nothing half-applied.
+ */
+export async function batchOrRestore(
   deps: ClientServiceDeps,
   writes: RevocationWrite[],
   statements: unknown[],
@@ -210,61 +223,84 @@ async function batchOrRestore(
   }
 }
 
+/** The client-wide "every token issued so far is revoked" entry (revoke-all, disable with revoke_tokens). */
+export function tokensRevokedEntry(clientId: string, now: number): { key: string; entry: RevocationEntry } {
+  return {
+    key: clientRevocationKey(clientId),
+    entry: { revoked_before: Math.floor(now / 1000), reason: "tokens_revoked" },
+  };
+}
+
 /**
- * Issues a new secret. Without a grace period the old one stops authenticating at once
- * (DocSpace's behaviour); expired previous secrets are purged in the same batch.
+ * Issues a new secret. With grace 0 (the default) the old one stops authenticating at once
+ * (DocSpace's behaviour); with a grace period it keeps authenticating until `now + grace`, and
+ * that expiry is returned. At most five previous secrets may be live at once (409 otherwise);
+ * expired previous secrets are purged in the same batch. See services/secret-rotation.ts.
  */
 export async function regenerateSecret(
   deps: ClientServiceDeps,
   principal: Principal,
   clientId: string,
-): Promise<string> {
+  gracePeriodSeconds = 0,
+): Promise<{ secret: string; previousSecretExpiresAt: number | null }> {
   const client = await findManageableClient(deps.db, principal, clientId);
+  const { db } = deps;
+  if (gracePeriodSeconds > 0) {
+    const stored: StoredSecret[] = await guardD1(
+      db
+        .select({ hash: clientSecrets.hash, expiresOn: clientSecrets.expiresOn })
+        .from(clientSecrets)
+        .where(and(eq(clientSecrets.clientId, client.clientId), isNotNull(clientSecrets.expiresOn)))
+        .orderBy(asc(clientSecrets.expiresOn))
+        .all(),
+    );
+    if (livePreviousCount(stored, deps.now) >= MAX_PREVIOUS_SECRETS) {
+      throw tooManyPreviousSecrets(stored.find((s) => (s.expiresOn ?? 0) > deps.now)?.expiresOn ?? null);
+    }
+  }
   const secret = generateClientSecret();
   const hash = await hashClientSecret(secret, deps.pepper);
-  const { db } = deps;
-  await guardD1(
-    db.batch([
-      db
-        .delete(clientSecrets)
-        .where(
-          and(
-            eq(clientSecrets.clientId, client.clientId),
-            or(
-              isNull(clientSecrets.expiresOn),
-              and(isNotNull(clientSecrets.expiresOn), lte(clientSecrets.expiresOn, deps.now)),
-            ),
-          ),
-        ),
-      db.insert(clientSecrets).values({ clientId: client.clientId, hash, createdOn: deps.now, expiresOn: null }),
+  try {
+    await db.batch([
+      ...rotationStatements(db, client.clientId, hash, deps.now, gracePeriodSeconds),
       db
         .update(clients)
         .set({ modifiedOn: deps.now, modifiedBy: principal.userId })
         .where(eq(clients.clientId, client.clientId)),
       auditInsert(db, deps.audit, AUDIT_ACTIONS.regenerate, client.clientId, deps.now),
-    ]),
-  );
-  return secret;
+    ]);
+  } catch (error) {
+    // A concurrent rotation filled the last previous-secret slot between our read and our batch.
+    if (isSecretConflict(error)) throw tooManyPreviousSecrets(null);
+    return guardD1(Promise.reject(error));
+  }
+  return { secret, previousSecretExpiresAt: gracePeriodSeconds > 0 ? deps.now + gracePeriodSeconds * 1000 : null };
 }
 
-/** Enables or disables a client. Existing tokens stay valid (DocSpace's documented contract). */
+/**
+ * Enables or disables a client. Existing tokens stay valid (DocSpace's documented contract) unless
+ * `revokeTokens` is set: then every token issued so far is revoked too, the revocation entry
+ * written before the change (fail closed: if KV fails, nothing changes and the caller gets 503).
+ */
 export async function changeActivation(
   deps: ClientServiceDeps,
   principal: Principal,
   clientId: string,
   enabled: boolean,
+  revokeTokens = false,
 ): Promise<void> {
   const client = await findManageableClient(deps.db, principal, clientId);
   const { db } = deps;
-  await guardD1(
-    db.batch([
-      db
-        .update(clients)
-        .set({ enabled, modifiedOn: deps.now, modifiedBy: principal.userId })
-        .where(eq(clients.clientId, client.clientId)),
-      auditInsertIfClientExists(db, deps.audit, AUDIT_ACTIONS.activation, client.clientId, deps.now),
-    ]),
-  );
+  const writes = revokeTokens
+    ? await writeRevocations(deps.kv, [tokensRevokedEntry(client.clientId, deps.now)], deps.revocationTtlSeconds)
+    : [];
+  await batchOrRestore(deps, writes, [
+    db
+      .update(clients)
+      .set({ enabled, modifiedOn: deps.now, modifiedBy: principal.userId })
+      .where(eq(clients.clientId, client.clientId)),
+    auditInsertIfClientExists(db, deps.audit, AUDIT_ACTIONS.activation, client.clientId, deps.now),
+  ]);
 }
 
 /**

@@ -39,14 +39,24 @@ export const deleteClientHandler: RouteHandler<typeof deleteClientRoute, AppEnv>
 
 export const regenerateSecretHandler: RouteHandler<typeof regenerateSecretRoute, AppEnv> = async (c) => {
   const principal = principalOf(c);
-  const secret = await regenerateSecret(serviceDeps(c, principal), principal, c.req.valid("param").clientId);
-  return c.json({ client_secret: secret }, 200);
+  const { secret, previousSecretExpiresAt } = await regenerateSecret(
+    serviceDeps(c, principal),
+    principal,
+    c.req.valid("param").clientId,
+    c.req.valid("query").grace_period ?? 0,
+  );
+  return c.json(
+    previousSecretExpiresAt === null
+      ? { client_secret: secret }
+      : { client_secret: secret, previous_secret_expires_at: new Date(previousSecretExpiresAt).toISOString() },
+    200,
+  );
 };
 
 export const changeActivationHandler: RouteHandler<typeof changeActivationRoute, AppEnv> = async (c) => {
   const principal = principalOf(c);
-  const { status } = c.req.valid("json");
-  await changeActivation(serviceDeps(c, principal), principal, c.req.valid("param").clientId, status);
+  const { status, revoke_tokens } = c.req.valid("json");
+  await changeActivation(serviceDeps(c, principal), principal, c.req.valid("param").clientId, status, revoke_tokens);
   return c.json({}, 200);
 };
 

@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { jsonResponse, PROBLEM_RESPONSES } from "../../lib/openapi-responses";
+import { jsonResponse, PROBLEM_RESPONSES, ProblemSchema } from "../../lib/openapi-responses";
 import { requireSignature } from "../../middleware/auth";
 import { jsonBody } from "../../middleware/json-body";
 import {
@@ -9,6 +9,7 @@ import {
   ClientSecretResponseSchema,
   CreateClientRequestSchema,
   EmptyObjectSchema,
+  RegenerateSecretQuerySchema,
   UpdateClientRequestSchema,
 } from "../../schemas/clients";
 
@@ -90,15 +91,20 @@ export const regenerateSecretRoute = createRoute({
   method: "patch",
   path: "/clients/{clientId}/regenerate",
   operationId: "regenerateSecret",
-  summary: "Issue a new client secret; the old one stops working at once",
+  summary: "Issue a new client secret; the old one stops working at once, or after an optional grace period",
   tags,
   security,
   middleware: [requireSignature] as const,
-  request: { params: ClientIdParamSchema },
+  request: { params: ClientIdParamSchema, query: RegenerateSecretQuerySchema },
   responses: {
     200: jsonResponse(ClientSecretResponseSchema, "The new secret (shown only here)."),
+    400: badRequest,
     403: forbidden,
     404: notFound,
+    409: {
+      description: "grace_period > 0 while five previous secrets are still live.",
+      content: { "application/problem+json": { schema: ProblemSchema } },
+    },
     429: limited,
     503: unavailable,
   },

@@ -1,0 +1,138 @@
+import { createRoute } from "@hono/zod-openapi";
+import { jsonResponse, PROBLEM_RESPONSES, ProblemSchema } from "../../lib/openapi-responses";
+import { requireSignature } from "../../middleware/auth";
+import { jsonBody } from "../../middleware/json-body";
+import { requireServiceToken } from "../../middleware/service-auth";
+import { ClientIdParamSchema, EmptyObjectSchema } from "../../schemas/clients";
+import {
+  AuthenticateClientRequestSchema,
+  AuthenticatedClientSchema,
+  ConsentRecordSchema,
+  OAuth2ClientIdParamSchema,
+  RecordConsentRequestSchema,
+  TokenStatusRequestSchema,
+  TokenStatusResponseSchema,
+} from "../../schemas/oauth2";
+
+/**
+ * Contracts of the token lifecycle (docs/token-lifecycle.md): three routes for the authorization
+ * server under /oauth2, authenticated by a service token only, and one x-signature route that
+ * revokes every token of a client.
+ */
+
+const serviceTags = ["Authorization server"];
+const serviceSecurity: Record<string, string[]>[] = [{ serviceBearer: [] }];
+const userSecurity: Record<string, string[]>[] = [{ xSignatureCookie: [] }, { xSignatureHeader: [] }];
+const jsonRequest = <T>(schema: T) => ({ content: { "application/json": { schema } }, required: true });
+const problem = (description: string) => ({
+  description,
+  content: { "application/problem+json": { schema: ProblemSchema } },
+});
+const {
+  400: badRequest,
+  403: forbidden,
+  404: notFound,
+  413: tooLarge,
+  415: wrongType,
+  429: limited,
+  503: unavailable,
+} = PROBLEM_RESPONSES;
+const noServiceToken = problem(
+  "Missing or invalid service token, or an x-signature sent to a service route; carries `WWW-Authenticate: Bearer`.",
+);
+
+/** Reads the path id as any string; see `OAuth2ClientIdParamSchema`. */
+export const authenticateClientRoute = createRoute({
+  method: "post",
+  path: "/oauth2/clients/{clientId}/authenticate",
+  operationId: "authenticateClient",
+  summary: "Check a client's secret (current, or previous within its grace period)",
+  tags: serviceTags,
+  security: serviceSecurity,
+  middleware: [requireServiceToken, jsonBody] as const,
+  request: { params: OAuth2ClientIdParamSchema, body: jsonRequest(AuthenticateClientRequestSchema) },
+  responses: {
+    200: jsonResponse(AuthenticatedClientSchema, "The secret is right; what the authorization server needs."),
+    400: badRequest,
+    401: problem(
+      "Service token missing or invalid (with `WWW-Authenticate: Bearer`), or `invalid_client`: unknown client or wrong secret (type `#invalid-client`, same answer for both).",
+    ),
+    403: problem("The secret is right but the client is disabled."),
+    413: tooLarge,
+    415: wrongType,
+    429: limited,
+    503: unavailable,
+  },
+});
+
+export const recordConsentRoute = createRoute({
+  method: "put",
+  path: "/oauth2/consents",
+  operationId: "recordConsent",
+  summary: "Record or replace a user's consent to a client",
+  tags: serviceTags,
+  security: serviceSecurity,
+  middleware: [requireServiceToken, jsonBody] as const,
+  request: { body: jsonRequest(RecordConsentRequestSchema) },
+  responses: {
+    200: jsonResponse(ConsentRecordSchema, "The consent as recorded."),
+    400: problem("Failed validation, or scopes the client was not granted (`ErrorInvalidScope`)."),
+    401: noServiceToken,
+    403: problem("The client is disabled."),
+    404: notFound,
+    413: tooLarge,
+    415: wrongType,
+    429: limited,
+    503: unavailable,
+  },
+});
+
+export const tokenStatusRoute = createRoute({
+  method: "post",
+  path: "/oauth2/tokens/status",
+  operationId: "getTokenStatus",
+  summary: "Whether a token (client, user, issued_at) is still valid",
+  description:
+    "Answered from the KV revocation lists; cheap enough to call on every request of a resource server. Not rate limited for a valid service token.",
+  tags: serviceTags,
+  security: serviceSecurity,
+  // Read by lib/openapi-responses.ts: the rate-limit headers are then documented as optional.
+  "x-rate-limit-exempt": "requests with a valid service token are not rate limited.",
+  middleware: [requireServiceToken, jsonBody] as const,
+  request: { body: jsonRequest(TokenStatusRequestSchema) },
+  responses: {
+    200: jsonResponse(TokenStatusResponseSchema, "`active`, or why not."),
+    400: badRequest,
+    401: noServiceToken,
+    413: tooLarge,
+    415: wrongType,
+    429: limited,
+    503: problem("The revocation list (KV) or the database could not be read; no guess is made."),
+  },
+});
+
+export const revokeClientTokensRoute = createRoute({
+  method: "delete",
+  path: "/clients/{clientId}/tokens",
+  operationId: "revokeClientTokens",
+  summary: "Revoke every token issued to a client so far, keeping the client",
+  tags: ["Client management"],
+  security: userSecurity,
+  middleware: [requireSignature] as const,
+  request: { params: ClientIdParamSchema },
+  responses: {
+    200: jsonResponse(EmptyObjectSchema, "Revoked."),
+    403: forbidden,
+    404: notFound,
+    429: limited,
+    503: unavailable,
+  },
+});
+
+/** The security scheme of the service routes, registered with the router. */
+export const SERVICE_BEARER_SCHEME = {
+  type: "http",
+  scheme: "bearer",
+  description:
+    "A service token from the `SERVICE_TOKENS` Workers secret (comma-separated list). Only for /oauth2/* routes; never accepted on user routes.",
+} as const;

@@ -1,0 +1,116 @@
+import { and, eq, isNotNull, isNull, lte, sql } from "drizzle-orm";
+import type { Database } from "../db/client";
+import { clientSecrets } from "../db/schema";
+import { HttpProblem, PROBLEM_TYPES } from "../lib/problem";
+import { hashClientSecret, SECRET_HASH_VERSION, timingSafeEqualStrings } from "./secrets";
+
+/**
+ * Secret rotation with a grace period (docs/token-lifecycle.md). A client has exactly one current
+ * secret (`expires_on` NULL, enforced by a partial unique index) and up to five previous secrets,
+ * each with its own expiry in milliseconds. A previous secret authenticates while `now <
+ * expires_on`: it stops working at the instant it expires, whether or not its row has been purged
+ * yet. Expired rows are purged by the next rotation and by the next authentication of the client.
+ */
+
+/** At most this many previous secrets may be live at once. */
+export const MAX_PREVIOUS_SECRETS = 5;
+export { MAX_GRACE_PERIOD_SECONDS } from "../schemas/clients";
+
+export type StoredSecret = { hash: string; expiresOn: number | null };
+
+/** Whether a stored secret may authenticate at `now` (ms): the current one, or a previous one not yet expired. */
+export function isLiveSecret(secret: StoredSecret, now: number): boolean {
+  return secret.expiresOn === null || secret.expiresOn > now;
+}
+
+/** The number of previous secrets still inside their grace period at `now`. */
+export function livePreviousCount(secrets: StoredSecret[], now: number): number {
+  return secrets.filter((s) => s.expiresOn !== null && s.expiresOn > now).length;
+}
+
+/**
+ * A well-formed hash that no secret produces in practice, compared against when a client has no
+ * live secret (or does not exist), so that a miss costs the same HMAC and comparison as a hit.
+ */
+const DECOY_HASH = `${SECRET_HASH_VERSION}$${"A".repeat(43)}`;
+
+/**
+ * Whether `secret` matches any live stored secret. Hashes once, then compares against every live
+ * hash in constant time without stopping at the first match, and against a decoy when there is
+ * none, so the timing class is the same for an unknown client, a wrong secret and a right one.
+ */
+export async function matchesLiveSecret(
+  secret: string,
+  stored: StoredSecret[],
+  now: number,
+  pepper: string,
+): Promise<boolean> {
+  const hash = await hashClientSecret(secret, pepper);
+  const live = stored.filter((s) => isLiveSecret(s, now)).map((s) => s.hash);
+  let matched = false;
+  for (const candidate of live.length > 0 ? live : [DECOY_HASH]) {
+    matched = timingSafeEqualStrings(hash, candidate) || matched;
+  }
+  return matched && live.length > 0;
+}
+
+/** Deletes the client's previous secrets that have expired at `now`. */
+export function purgeExpiredSecrets(db: Database, clientId: string, now: number) {
+  return db
+    .delete(clientSecrets)
+    .where(
+      and(eq(clientSecrets.clientId, clientId), isNotNull(clientSecrets.expiresOn), lte(clientSecrets.expiresOn, now)),
+    );
+}
+
+/**
+ * The statements of one rotation, for a single `db.batch` (atomic): purge expired secrets, then
+ * either drop the current secret (grace 0, DocSpace's immediate invalidation) or demote it to a
+ * previous secret expiring at `now + grace`, then insert the new current secret.
+ *
+ * The demotion re-checks the five-previous cap inside the batch, so two concurrent rotations
+ * cannot exceed it: when the cap is reached the current row stays current, the insert then hits
+ * the one-current-secret unique index and the whole batch rolls back (see `isSecretConflict`).
+ */
+export function rotationStatements(
+  db: Database,
+  clientId: string,
+  newHash: string,
+  now: number,
+  gracePeriodSeconds: number,
+) {
+  const retireCurrent =
+    gracePeriodSeconds === 0
+      ? db.delete(clientSecrets).where(and(eq(clientSecrets.clientId, clientId), isNull(clientSecrets.expiresOn)))
+      : db
+          .update(clientSecrets)
+          .set({ expiresOn: now + gracePeriodSeconds * 1000 })
+          .where(
+            and(
+              eq(clientSecrets.clientId, clientId),
+              isNull(clientSecrets.expiresOn),
+              sql`(SELECT COUNT(*) FROM ${clientSecrets} AS live WHERE live.client_id = ${clientId} AND live.expires_on > ${now}) < ${MAX_PREVIOUS_SECRETS}`,
+            ),
+          );
+  return [
+    purgeExpiredSecrets(db, clientId, now),
+    retireCurrent,
+    db.insert(clientSecrets).values({ clientId, hash: newHash, createdOn: now, expiresOn: null }),
+  ] as const;
+}
+
+/** Whether a failed rotation batch lost a race on the one-current-secret index (a concurrent rotation). */
+export function isSecretConflict(error: unknown): boolean {
+  const message = error instanceof Error ? `${error.message} ${String(error.cause ?? "")}` : String(error);
+  return /UNIQUE constraint failed/i.test(message);
+}
+
+/** The 409 for a rotation with a grace period while five previous secrets are still live. */
+export function tooManyPreviousSecrets(earliestExpiry: number | null): HttpProblem {
+  const until = earliestExpiry === null ? "" : ` The earliest expires at ${new Date(earliestExpiry).toISOString()}.`;
+  return new HttpProblem({
+    status: 409,
+    type: PROBLEM_TYPES.conflict,
+    detail: `At most ${MAX_PREVIOUS_SECRETS} previous secrets may be live at once; rotate with grace_period=0 or wait.${until}`,
+  });
+}

@@ -1,0 +1,218 @@
+import { eq, sql } from "drizzle-orm";
+import type { Principal } from "../auth/principal";
+import type { Database } from "../db/client";
+import { type ClientRow, clientSecrets, clients, consents } from "../db/schema";
+import { clientNotFound, HttpProblem, PROBLEM_TYPES, unavailable, validationFailed } from "../lib/problem";
+import { clientRevocationKey, consentRevocationKey, readRevocation, writeRevocations } from "../revocation/revocations";
+import type {
+  AuthenticatedClient,
+  ConsentRecord,
+  RecordConsentInput,
+  TokenStatus,
+  TokenStatusInput,
+} from "../schemas/oauth2";
+import { AUDIT_ACTIONS, auditInsertIfClientExists } from "./audit";
+import { batchOrRestore, type ClientServiceDeps, findManageableClient, tokensRevokedEntry } from "./clients";
+import { isLiveSecret, matchesLiveSecret, purgeExpiredSecrets } from "./secret-rotation";
+import { guardD1 } from "./storage-errors";
+
+/**
+ * The authorization server's side of the client lifecycle (docs/token-lifecycle.md): check a
+ * client's credentials, record a user's consent, answer whether a token is still valid, and revoke
+ * every token of a client. Dependencies come in as arguments; nothing here knows about HTTP.
+ */
+
+/** What the service routes need: no audit context, since the caller is a service, not a user. */
+export type LifecycleDeps = {
+  db: Database;
+  kv: KVNamespace;
+  /** Milliseconds since the epoch. */
+  now: number;
+  pepper: string;
+};
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const invalidClient = (): HttpProblem =>
+  new HttpProblem({
+    status: 401,
+    type: PROBLEM_TYPES.invalidClient,
+    detail: "invalid_client: unknown client or wrong secret.",
+  });
+
+/** What an authorization server needs about a client it has just authenticated. */
+export function toAuthenticatedClient(row: ClientRow): AuthenticatedClient {
+  return {
+    client_id: row.clientId,
+    tenant: row.tenant,
+    scopes: row.scopes,
+    redirect_uris: row.redirectUris,
+    allowed_origins: row.allowedOrigins,
+    logout_redirect_uris: row.logoutRedirectUri ? [row.logoutRedirectUri] : [],
+    authentication_methods: row.allowPkce ? ["client_secret_post", "none"] : ["client_secret_post"],
+    allow_pkce: row.allowPkce,
+    enabled: row.enabled,
+  };
+}
+
+/**
+ * Checks a client's secret: the current one or a previous one inside its grace period. An unknown
+ * client (including a malformed id) and a wrong secret get the same 401 `invalid_client` after the
+ * same work (one HMAC, at least one constant-time comparison). Only a caller who proved the secret
+ * learns that a client is disabled (403). Expired previous secrets seen on the way are purged.
+ */
+export async function authenticateClient(deps: LifecycleDeps, clientId: string, secret: string): Promise<ClientRow> {
+  const { db } = deps;
+  let client: ClientRow | undefined;
+  let stored: { id: number; hash: string; expiresOn: number | null }[] = [];
+  if (UUID.test(clientId)) {
+    const id = clientId.toLowerCase();
+    // One round trip for the client and its secrets.
+    const [rows, secrets] = await guardD1(
+      db.batch([
+        db.select().from(clients).where(eq(clients.clientId, id)),
+        db
+          .select({ id: clientSecrets.id, hash: clientSecrets.hash, expiresOn: clientSecrets.expiresOn })
+          .from(clientSecrets)
+          .where(eq(clientSecrets.clientId, id)),
+      ]),
+    );
+    client = rows[0];
+    stored = client ? secrets : [];
+  }
+  const matched = await matchesLiveSecret(secret, stored, deps.now, deps.pepper);
+  if (!client || !matched) throw invalidClient();
+  if (stored.some((s) => !isLiveSecret(s, deps.now))) {
+    // Housekeeping only: an expired secret already fails the check above, so a failed purge is harmless.
+    await purgeExpiredSecrets(db, client.clientId, deps.now)
+      .run()
+      .catch(() => undefined);
+  }
+  if (!client.enabled) {
+    throw new HttpProblem({ status: 403, type: PROBLEM_TYPES.clientDisabled, detail: "The client is disabled." });
+  }
+  return client;
+}
+
+/**
+ * Records or replaces a user's consent to a client. The scopes must be a subset of the client's
+ * (400 `ErrorInvalidScope`); an unknown client is 404 and a disabled one 403, since a disabled
+ * client may get no new tokens. Users of any tenant may consent: every client is public.
+ */
+export async function recordConsent(deps: LifecycleDeps, input: RecordConsentInput): Promise<ConsentRecord> {
+  const { db } = deps;
+  const client = await guardD1(
+    db
+      .select({ clientId: clients.clientId, scopes: clients.scopes, enabled: clients.enabled })
+      .from(clients)
+      .where(eq(clients.clientId, input.client_id))
+      .get(),
+  );
+  if (!client) throw clientNotFound();
+  if (!client.enabled) {
+    throw new HttpProblem({ status: 403, type: PROBLEM_TYPES.clientDisabled, detail: "The client is disabled." });
+  }
+  const allowed = new Set(client.scopes);
+  const extra = input.scopes.filter((s) => !allowed.has(s));
+  if (extra.length > 0) {
+    throw validationFailed([
+      {
+        field: "scopes",
+        code: "ErrorInvalidScope",
+        message: `scopes not granted to the client: ${extra.slice(0, 5).join(", ")}`,
+      },
+    ]);
+  }
+  const scopes = input.scopes.join(" ");
+  // INSERT … SELECT writes nothing if the client was deleted or disabled since the read above, so
+  // a lost race answers 404 instead of leaving a consent for a client that no longer takes them.
+  const result = await guardD1(
+    db.run(sql`INSERT INTO ${consents} (tenant, user_id, client_id, scopes, modified_on)
+      SELECT ${input.tenant_id}, ${input.user_id}, ${clients.clientId}, ${scopes}, ${deps.now}
+      FROM ${clients} WHERE ${clients.clientId} = ${input.client_id} AND ${clients.enabled} = 1
+      ON CONFLICT (tenant, user_id, client_id) DO UPDATE SET scopes = excluded.scopes, modified_on = excluded.modified_on`),
+  );
+  if (result.meta.changes === 0) throw clientNotFound();
+  return {
+    client_id: input.client_id,
+    user_id: input.user_id,
+    tenant_id: input.tenant_id,
+    scopes: input.scopes,
+    modified_at: new Date(deps.now).toISOString(),
+  };
+}
+
+/**
+ * In-isolate memory of which client ids exist, so that the active path of `tokenStatus` needs no
+ * D1. A stale "exists" is harmless: deleting a client writes a `client_deleted` revocation entry,
+ * which is read on every check and wins. A stale "does not exist" is impossible in practice:
+ * client ids are random UUIDs minted at creation, so nobody asks about an id before it exists.
+ */
+const EXISTENCE_TTL_MS = { known: 5 * 60_000, unknown: 60_000 } as const;
+const EXISTENCE_MAX_ENTRIES = 10_000;
+const existence = new Map<string, { exists: boolean; until: number }>();
+
+async function clientExists(db: Database, clientId: string, now: number): Promise<boolean> {
+  const cached = existence.get(clientId);
+  if (cached && cached.until > now) return cached.exists;
+  const row = await guardD1(
+    db.select({ id: clients.clientId }).from(clients).where(eq(clients.clientId, clientId)).get(),
+  );
+  const exists = row !== undefined;
+  existence.delete(clientId);
+  // Maps iterate in insertion order: dropping the first key evicts the oldest entry.
+  if (existence.size >= EXISTENCE_MAX_ENTRIES) existence.delete(existence.keys().next().value as string);
+  existence.set(clientId, { exists, until: now + (exists ? EXISTENCE_TTL_MS.known : EXISTENCE_TTL_MS.unknown) });
+  return exists;
+}
+
+/**
+ * Whether a token identified by (client, user, issued_at) is still valid, from the revocation
+ * lists of SPEC §9: two KV reads in parallel, plus a D1 lookup only the first time an isolate sees
+ * a client id. A client-wide entry wins over a consent entry. "active" means "not revoked": the
+ * token's own expiry is the resource server's to check. KV is eventually consistent, so a
+ * revocation made elsewhere can take up to ~60 s to be seen here. If KV cannot be read the answer
+ * is 503, never a guess.
+ */
+export async function tokenStatus(deps: LifecycleDeps, input: TokenStatusInput): Promise<TokenStatus> {
+  let clientEntry: Awaited<ReturnType<typeof readRevocation>>;
+  let consentEntry: Awaited<ReturnType<typeof readRevocation>>;
+  try {
+    [clientEntry, consentEntry] = await Promise.all([
+      readRevocation(deps.kv, clientRevocationKey(input.client_id)),
+      readRevocation(deps.kv, consentRevocationKey(input.client_id, input.user_id)),
+    ]);
+  } catch (error) {
+    throw unavailable("The revocation list could not be read.", error);
+  }
+  if (clientEntry) {
+    if (input.issued_at <= clientEntry.revoked_before) return { active: false, reason: clientEntry.reason };
+    // A token "issued" after its client was deleted was never issued by anyone we know.
+    if (clientEntry.reason === "client_deleted") return { active: false, reason: "unknown_client" };
+  }
+  if (consentEntry && input.issued_at <= consentEntry.revoked_before) {
+    return { active: false, reason: "consent_revoked" };
+  }
+  if (!(await clientExists(deps.db, input.client_id, deps.now))) return { active: false, reason: "unknown_client" };
+  return { active: true };
+}
+
+/**
+ * Revokes every token issued to a client so far without deleting it (ADMIN of the tenant, USER
+ * own). The revocation entry is written first; if the audit batch then fails it is put back.
+ */
+export async function revokeClientTokens(
+  deps: ClientServiceDeps,
+  principal: Principal,
+  clientId: string,
+): Promise<void> {
+  const client = await findManageableClient(deps.db, principal, clientId);
+  const writes = await writeRevocations(
+    deps.kv,
+    [tokensRevokedEntry(client.clientId, deps.now)],
+    deps.revocationTtlSeconds,
+  );
+  await batchOrRestore(deps, writes, [
+    auditInsertIfClientExists(deps.db, deps.audit, AUDIT_ACTIONS.revokeTokens, client.clientId, deps.now),
+  ]);
+}
