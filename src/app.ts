@@ -1,12 +1,19 @@
 import { HTTPException } from "hono/http-exception";
 import { allowedMethodsResolver } from "./lib/method-not-allowed";
+import { openApiDocumentFor } from "./lib/openapi";
 import { HttpProblem, PROBLEM_TYPES, problemResponse } from "./lib/problem";
 import { createRouter } from "./lib/router";
 import { accessLog } from "./middleware/access-log";
 import { identifyCaller } from "./middleware/auth";
 import { rateLimit } from "./middleware/rate-limit";
 import { requestContext } from "./middleware/request-context";
+import { identifyService } from "./middleware/service-auth";
+import { clientQueriesRouter } from "./routes/client-queries/client-queries.index";
 import { clientsRouter } from "./routes/clients/clients.index";
+import { consentsRouter } from "./routes/consents/consents.index";
+import { createDocsRouter } from "./routes/docs/docs.index";
+import { oauth2Router } from "./routes/oauth2/oauth2.index";
+import { scopesRouter } from "./routes/scopes/scopes.index";
 
 export const API_BASE = "/api/2.0";
 
@@ -26,9 +33,22 @@ export function createApp(options: AppOptions = {}) {
   app.use("*", requestContext(options.clock ?? Date.now));
   app.use("*", accessLog);
   app.use(`${API_BASE}/*`, identifyCaller);
+  // Before the limiter, which keys service routes on the verified service token.
+  app.use(`${API_BASE}/oauth2/*`, identifyService);
   app.use(`${API_BASE}/*`, rateLimit);
 
+  // Literal segments (/clients/consents, /clients/info, /clients/tenant) must win over
+  // /clients/{clientId}: these routers are mounted first.
+  api.route("/", consentsRouter);
+  api.route("/", clientQueriesRouter);
+  api.route("/", scopesRouter);
   api.route("/", clientsRouter);
+  // The document is generated from the whole app on first request, so every router appears in it.
+  api.route(
+    "/",
+    createDocsRouter(() => openApiDocumentFor(app)),
+  );
+  api.route("/", oauth2Router);
   app.route(API_BASE, api);
 
   const allowedMethods = allowedMethodsResolver(() => app.routes);
@@ -50,6 +70,14 @@ export function createApp(options: AppOptions = {}) {
     if (error instanceof HttpProblem) {
       if (error.init.status >= 500) logFailure(c.get("requestId"), error.cause ?? error);
       return problemResponse(c, error.init);
+    }
+    // The router's media-type gate throws its own 415; keep the status it chose.
+    if (error instanceof HTTPException && error.status === 415) {
+      return problemResponse(c, {
+        status: 415,
+        type: PROBLEM_TYPES.unsupportedMediaType,
+        detail: "The request body must be application/json.",
+      });
     }
     if (error instanceof HTTPException && error.status < 500) {
       return problemResponse(c, {
@@ -76,7 +104,19 @@ function logFailure(requestId: string | undefined, error: unknown): void {
       level: "error",
       msg: "request failed",
       request_id: requestId ?? null,
-      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      error: describeError(error),
     }),
   );
+}
+
+/**
+ * `Class: message`, followed by its causes. Drizzle's query errors append the statement's bound
+ * values (client data, secret hashes) to their message after `params:`; that part is cut, the SQL
+ * text and the driver's cause are kept. A thrown non-Error is named only by its type.
+ */
+function describeError(error: unknown, depth = 0): string {
+  if (!(error instanceof Error)) return `non-Error thrown (${typeof error})`;
+  const paramsAt = error.message.search(/\n\s*params:/);
+  const text = `${error.name}: ${paramsAt === -1 ? error.message : error.message.slice(0, paramsAt)}`;
+  return error.cause !== undefined && depth < 3 ? `${text} <- ${describeError(error.cause, depth + 1)}` : text;
 }

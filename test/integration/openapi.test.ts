@@ -1,0 +1,402 @@
+import { env, exports } from "cloudflare:workers";
+import { describe, it } from "vitest";
+import { createApp } from "../../src/app";
+import { buildOpenApiDocument } from "../../src/lib/openapi";
+import type { OpenApiDocument, OperationObject, SchemaObject } from "../../src/lib/openapi-types";
+import { PROBLEM_TYPES } from "../../src/lib/problem";
+import { createClientAs } from "../helpers/api";
+import { appFetcher } from "../helpers/app";
+import { unreachableDurableObjects } from "../helpers/faults";
+import {
+  fetchDocument,
+  type Operation,
+  operationsOf,
+  SchemaChecker,
+  validateOpenApiDocument,
+} from "../helpers/openapi-document";
+import { type Caller, newCaller, signFor } from "../helpers/signature";
+
+/**
+ * The published contract (GET /api/2.0/openapi.json) against the real worker. Everything here is
+ * derived from the app and its document, so routes added later are covered without editing
+ * this file: the document is valid OpenAPI 3.1; its operations and the app's routes are the same
+ * set; every operation answers a success and its error cases with exactly what it documents
+ * (status, media type, body schema, headers); every example validates against its schema.
+ */
+
+// Built synchronously from a fresh app so the operation list is known when tests are collected;
+// a test below proves the worker serves this same document.
+const DOCUMENT: OpenApiDocument = buildOpenApiDocument(createApp());
+const OPERATIONS = operationsOf(DOCUMENT);
+const GATEWAY = "http://gateway.test";
+const SDK_OPERATION_IDS = [
+  "createClient",
+  "updateClient",
+  "deleteClient",
+  "regenerateSecret",
+  "changeActivation",
+  "revokeUserClient",
+];
+
+type Fetcher = (request: Request) => Promise<Response>;
+const workerFetch: Fetcher = (request) => exports.default.fetch(request);
+
+/** A fresh admin in a fresh tenant, with one client of its own (data isolation per test). */
+type Actor = { caller: Caller; signature: string; client: Awaited<ReturnType<typeof createClientAs>>; ip: string };
+
+async function newActor(): Promise<Actor> {
+  const caller = newCaller("ADMIN");
+  const client = await createClientAs(caller);
+  const ip = `2001:db8::${crypto.randomUUID().slice(0, 4)}:${crypto.randomUUID().slice(0, 4)}`;
+  return { caller, signature: await signFor(caller), client, ip };
+}
+
+const serviceToken = () => (env.SERVICE_TOKENS ?? "").split(",")[0]?.trim() ?? "";
+
+/** Puts the actor's own ids and secret where an example names them, so the example request can succeed. */
+function personalise(example: unknown, actor: Actor): unknown {
+  if (example === null || typeof example !== "object" || Array.isArray(example)) return example;
+  const own: Record<string, unknown> = {
+    client_id: actor.client.client_id,
+    client_secret: actor.client.client_secret,
+    user_id: actor.caller.userId,
+    tenant_id: actor.caller.tenantId,
+  };
+  return Object.fromEntries(Object.entries(example).map(([key, value]) => [key, key in own ? own[key] : value]));
+}
+
+type Variant = {
+  /** Omit credentials. */
+  anonymous?: boolean;
+  /** Value for every path parameter. */
+  pathValue?: string;
+  /** Value for every declared query parameter (default: the example of each required one). */
+  queryValue?: string;
+  body?: BodyInit;
+  contentType?: string;
+};
+
+function requestFor({ method, path, operation }: Operation, actor: Actor, variant: Variant = {}): Request {
+  const url = new URL(
+    path.replace(/\{(\w+)\}/g, (_, name: string) =>
+      encodeURIComponent(variant.pathValue ?? (name === "clientId" ? actor.client.client_id : "x")),
+    ),
+    GATEWAY,
+  );
+  for (const parameter of operation.parameters ?? []) {
+    if (parameter.in !== "query") continue;
+    const example = parameter.example ?? parameter.schema?.example;
+    if (variant.queryValue !== undefined) url.searchParams.set(parameter.name, variant.queryValue);
+    else if (parameter.required) url.searchParams.set(parameter.name, String(example ?? "1"));
+  }
+  const headers = new Headers({ "cf-connecting-ip": actor.ip });
+  const schemes = (operation.security ?? []).flatMap((requirement) => Object.keys(requirement));
+  if (!variant.anonymous) {
+    if (schemes.includes("xSignatureHeader")) headers.set("x-signature", actor.signature);
+    else if (schemes.includes("serviceBearer")) headers.set("authorization", `Bearer ${serviceToken()}`);
+  }
+  let body = variant.body;
+  const media = operation.requestBody?.content?.["application/json"];
+  if (body === undefined && media) body = JSON.stringify(personalise(media.example, actor));
+  if (body !== undefined) headers.set("content-type", variant.contentType ?? "application/json");
+  return new Request(url, { method: method.toUpperCase(), headers, body });
+}
+
+const hasJsonBody = (operation: OperationObject) => operation.requestBody?.content?.["application/json"] !== undefined;
+
+function requiredFields(document: OpenApiDocument, operation: OperationObject): string[] {
+  const schema = operation.requestBody?.content?.["application/json"]?.schema;
+  const ref = typeof schema?.$ref === "string" ? schema.$ref.split("/").pop() : undefined;
+  const resolved: SchemaObject | undefined = ref ? document.components?.schemas?.[ref] : schema;
+  return Array.isArray(resolved?.required) ? (resolved.required as string[]) : [];
+}
+
+describe("the document", () => {
+  it("is what GET /api/2.0/openapi.json serves, as JSON with the standard headers", async ({ expect }) => {
+    const response = await workerFetch(new Request(`${GATEWAY}/api/2.0/openapi.json`));
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(response.headers.get("x-request-id")).toBeTruthy();
+    expect(response.headers.get("ratelimit-policy")).toMatch(/^"get";q=\d+;w=\d+$/);
+    expect(await response.json()).toEqual(JSON.parse(JSON.stringify(DOCUMENT)));
+  });
+
+  it("is valid OpenAPI 3.1 (@seriousme/openapi-schema-validator)", async ({ expect }) => {
+    const result = await validateOpenApiDocument(await fetchDocument());
+    expect(result.errors).toBeUndefined();
+    expect(result).toMatchObject({ valid: true, version: "3.1" });
+    expect(DOCUMENT.openapi).toBe("3.1.0");
+  });
+
+  it("lists exactly the routes registered on the app", async ({ expect }) => {
+    const routed = new Set(
+      createApp()
+        .routes.filter((route) => route.method !== "ALL" && !route.path.includes("*"))
+        .map((route) => `${route.method} ${route.path.replace(/:(\w+)/g, "{$1}").replace(/(.)\/$/, "$1")}`),
+    );
+    const documented = new Set(OPERATIONS.map((op) => `${op.method.toUpperCase()} ${op.path}`));
+    expect([...documented].filter((entry) => !routed.has(entry))).toEqual([]);
+    expect([...routed].filter((entry) => !documented.has(entry))).toEqual([]);
+    expect(documented.size).toBeGreaterThanOrEqual(SDK_OPERATION_IDS.length + 3);
+  });
+
+  it("names every operation once, with the DocSpace SDK names for the SDK's operations", ({ expect }) => {
+    const ids = OPERATIONS.map((op) => op.operation.operationId);
+    expect(ids.every((id) => typeof id === "string" && id.length > 0)).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toEqual(expect.arrayContaining([...SDK_OPERATION_IDS, "getOpenApiDocument", "getDocsPage"]));
+  });
+
+  it("files every operation under a declared, described tag", ({ expect }) => {
+    const declared = new Map((DOCUMENT.tags ?? []).map((tag) => [tag.name, tag.description]));
+    for (const { id, operation } of OPERATIONS) {
+      expect(operation.tags?.length, `${id} has a tag`).toBeGreaterThan(0);
+      for (const tag of operation.tags ?? []) expect(declared.get(tag), `${id}: tag ${tag}`).toBeTruthy();
+    }
+    expect([...declared.keys()][0]).toBe("Client management");
+  });
+
+  it("declares the security schemes and applies one per route", ({ expect }) => {
+    const schemes = DOCUMENT.components?.securitySchemes ?? {};
+    expect(schemes.xSignatureCookie).toMatchObject({ type: "apiKey", in: "cookie", name: "x-signature" });
+    expect(schemes.xSignatureHeader).toMatchObject({ type: "apiKey", in: "header", name: "x-signature" });
+    expect(schemes.serviceBearer).toMatchObject({ type: "http", scheme: "bearer" });
+    for (const { id, path, operation } of OPERATIONS) {
+      const used = (operation.security ?? []).flatMap((requirement) => Object.keys(requirement));
+      for (const name of used) expect(schemes, `${id} uses ${name}`).toHaveProperty(name);
+      // A signed route accepts the x-signature both ways; a service route only the bearer token.
+      if (used.includes("xSignatureHeader")) expect(used, id).toContain("xSignatureCookie");
+      if (path.startsWith("/api/2.0/oauth2/")) expect(used, id).toEqual(["serviceBearer"]);
+    }
+  });
+
+  it("documents 429 and 500 on every operation, 503 on every write, and the standard headers on every response", ({
+    expect,
+  }) => {
+    for (const { id, method, operation } of OPERATIONS) {
+      const statuses = Object.keys(operation.responses);
+      expect(statuses, id).toEqual(expect.arrayContaining(["429", "500"]));
+      if (method !== "get") expect(statuses, id).toContain("503");
+      expect(
+        statuses.some((s) => s.startsWith("2")),
+        id,
+      ).toBe(true);
+      for (const [status, response] of Object.entries(operation.responses)) {
+        const headers = Object.keys(response.headers ?? {});
+        expect(headers, `${id} ${status}`).toEqual(
+          expect.arrayContaining(["x-request-id", "RateLimit-Policy", "RateLimit"]),
+        );
+        if (status === "429") expect(headers, `${id} ${status}`).toContain("Retry-After");
+        if (status.startsWith("4") || status.startsWith("5")) {
+          expect(Object.keys(response.content ?? {}), `${id} ${status}`).toEqual(["application/problem+json"]);
+        }
+      }
+    }
+  });
+
+  it("gives every JSON request and response an example that validates against its schema", ({ expect }) => {
+    const checker = new SchemaChecker(DOCUMENT);
+    let examples = 0;
+    for (const { id, operation } of OPERATIONS) {
+      const bodies = [
+        ["request", operation.requestBody?.content ?? {}] as const,
+        ...Object.entries(operation.responses).map(([status, r]) => [status, r.content ?? {}] as const),
+      ];
+      for (const [where, content] of bodies) {
+        for (const [mediaType, media] of Object.entries(content)) {
+          if (!/json$/.test(mediaType) || !media.schema) continue;
+          expect(media.example, `${id} ${where} ${mediaType} has an example`).toBeDefined();
+          expect(checker.check(media.schema, media.example), `${id} ${where} example`).toBeUndefined();
+          examples += 1;
+        }
+      }
+    }
+    expect(examples).toBeGreaterThan(OPERATIONS.length * 3);
+  });
+
+  it("shows each problem example with the status it is documented under", ({ expect }) => {
+    for (const { id, operation } of OPERATIONS) {
+      for (const [status, response] of Object.entries(operation.responses)) {
+        const example = response.content?.["application/problem+json"]?.example as { status?: number } | undefined;
+        if (example) expect(example.status, `${id} ${status}`).toBe(Number(status));
+      }
+    }
+  });
+});
+
+describe("the response check itself", () => {
+  // Guards against a vacuous check: each of these responses breaks the createClient contract.
+  const createClient = () => {
+    const op = OPERATIONS.find((o) => o.operation.operationId === "createClient");
+    if (!op) throw new Error("createClient is not documented");
+    return op.operation;
+  };
+  const standardHeaders = { "x-request-id": "abc", "ratelimit-policy": '"post";q=10;w=60' };
+
+  it.for([
+    { label: "an undocumented status", status: 418, type: "application/json", body: "{}", headers: standardHeaders },
+    {
+      label: "a body missing fields",
+      status: 201,
+      type: "application/json",
+      body: '{"client_id":"x"}',
+      headers: standardHeaders,
+    },
+    {
+      label: "a problem without request_id",
+      status: 400,
+      type: "application/problem+json",
+      body: '{"type":"t","title":"Bad Request","status":400,"detail":"d","instance":"/"}',
+      headers: standardHeaders,
+    },
+    {
+      label: "an errors[] entry without code",
+      status: 400,
+      type: "application/problem+json",
+      body: '{"type":"t","title":"Bad Request","status":400,"detail":"d","instance":"/","request_id":"r","errors":[{"field":"name","message":"m"}]}',
+      headers: standardHeaders,
+    },
+    { label: "an undocumented media type", status: 400, type: "text/plain", body: "oops", headers: standardHeaders },
+    {
+      label: "a 429 without Retry-After",
+      status: 429,
+      type: "application/problem+json",
+      body: '{"type":"t","title":"Too Many Requests","status":429,"detail":"d","instance":"/","request_id":"r"}',
+      headers: standardHeaders,
+    },
+    {
+      label: "a malformed RateLimit-Policy",
+      status: 403,
+      type: "application/problem+json",
+      body: '{"type":"t","title":"Forbidden","status":403,"detail":"d","instance":"/","request_id":"r"}',
+      headers: { "x-request-id": "abc", "ratelimit-policy": "10 per minute" },
+    },
+  ])("rejects $label", async (bad, { expect }) => {
+    const response = new Response(bad.body, {
+      status: bad.status,
+      headers: { ...bad.headers, "content-type": bad.type },
+    });
+    expect(await new SchemaChecker(DOCUMENT).responseViolations(createClient(), response)).not.toEqual([]);
+  });
+});
+
+describe("every operation answers as documented", () => {
+  it.for(OPERATIONS)("$id: success and error responses match the documented schemas", async (op, { expect }) => {
+    const checker = new SchemaChecker(DOCUMENT);
+    const seen: string[] = [];
+    const expectDocumented = async (label: string, request: Request, fetcher: Fetcher = workerFetch) => {
+      const response = await fetcher(request);
+      const problemBody = response.headers.get("content-type")?.startsWith("application/problem+json")
+        ? ((await response.clone().json()) as { errors?: unknown[]; status?: number })
+        : undefined;
+      expect(await checker.responseViolations(op.operation, response), `${op.id} ${label}`).toEqual([]);
+      if (problemBody) expect(problemBody.status, `${op.id} ${label}: body status`).toBe(response.status);
+      seen.push(`${label}=${response.status}`);
+      return { status: response.status, problemBody };
+    };
+
+    // The documented example request, with this test's own ids and secret filled in, succeeds.
+    const success = await expectDocumented("example request", requestFor(op, await newActor()));
+    expect(success.status, `${op.id} example request`).toBeGreaterThanOrEqual(200);
+    expect(success.status, `${op.id} example request`).toBeLessThan(300);
+
+    const secured = (op.operation.security ?? []).length > 0;
+    if (secured) {
+      const { status } = await expectDocumented(
+        "no credentials",
+        requestFor(op, await newActor(), { anonymous: true }),
+      );
+      expect([401, 403], `${op.id} no credentials`).toContain(status);
+    }
+
+    if (op.path.includes("{")) {
+      const actor = await newActor();
+      const malformed = await expectDocumented("malformed id", requestFor(op, actor, { pathValue: "not-an-id" }));
+      expect(malformed.status, `${op.id} malformed id`).toBeGreaterThanOrEqual(400);
+      await expectDocumented("unknown id", requestFor(op, actor, { pathValue: crypto.randomUUID() }));
+    }
+
+    if ((op.operation.parameters ?? []).some((p) => p.in === "query")) {
+      await expectDocumented("garbage query", requestFor(op, await newActor(), { queryValue: "garbage" }));
+    }
+
+    if (hasJsonBody(op.operation)) {
+      const actor = await newActor();
+      const invalid = await expectDocumented("empty object body", requestFor(op, actor, { body: "{}" }));
+      if (requiredFields(DOCUMENT, op.operation).length > 0) {
+        expect(invalid.status, `${op.id} empty object body`).toBe(400);
+        expect(invalid.problemBody?.errors?.length, `${op.id} errors[]`).toBeGreaterThan(0);
+      }
+      const broken = await expectDocumented("malformed JSON", requestFor(op, actor, { body: '{"name": ' }));
+      expect(broken.status, `${op.id} malformed JSON`).toBe(400);
+      const wrongType = await expectDocumented(
+        "text/plain body",
+        requestFor(op, actor, { body: "name=x", contentType: "text/plain" }),
+      );
+      expect(wrongType.status, `${op.id} text/plain`).toBe(415);
+      const huge = JSON.stringify({ name: "x".repeat(1024 * 1024 + 16) });
+      const tooLarge = await expectDocumented("oversized body", requestFor(op, actor, { body: huge }));
+      expect(tooLarge.status, `${op.id} oversized`).toBe(413);
+    }
+
+    // Over quota: with a quota of one request, the second answers 429 (or, for a route that is
+    // deliberately not limited, succeeds again); either way exactly as documented.
+    const onePerWindow = appFetcher({
+      env: {
+        RATE_LIMIT_GET: "1",
+        RATE_LIMIT_POST: "1",
+        RATE_LIMIT_PUT: "1",
+        RATE_LIMIT_PATCH: "1",
+        RATE_LIMIT_DELETE: "1",
+        RATE_LIMIT_SERVICE: "1",
+      } as Partial<Env>,
+    });
+    const limitedActor = await newActor();
+    await onePerWindow(requestFor(op, limitedActor));
+    const limited = await expectDocumented("over quota", requestFor(op, limitedActor), onePerWindow);
+    expect([429, success.status], `${op.id} over quota`).toContain(limited.status);
+
+    // The limiter unreachable: reads fail open, writes fail closed with 503 (SPEC §10).
+    const offline = unreachableDurableObjects(env.RATE_LIMITER as unknown as DurableObjectNamespace);
+    const noLimiter = appFetcher({ env: { RATE_LIMITER: offline as unknown as Env["RATE_LIMITER"] } });
+    const outage = await expectDocumented("limiter unreachable", requestFor(op, await newActor()), noLimiter);
+    if (op.method === "get") expect(outage.status, `${op.id} limiter unreachable`).toBe(success.status);
+    else expect([503, success.status], `${op.id} limiter unreachable`).toContain(outage.status);
+
+    expect(seen.length).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe("the docs pages", () => {
+  it("serves Swagger UI from the gateway's own assets, under a CSP that allows nothing else", async ({ expect }) => {
+    const response = await workerFetch(new Request(`${GATEWAY}/api/2.0/docs`));
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toMatch(/^text\/html/);
+    const csp = response.headers.get("content-security-policy") ?? "";
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("connect-src 'self'");
+    expect(csp).not.toMatch(/https?:/);
+    const html = await response.text();
+    const sources = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
+    expect(sources).toEqual(
+      expect.arrayContaining([
+        "/api/2.0/docs/assets/swagger-ui-bundle.js",
+        "/api/2.0/docs/assets/swagger-initializer.js",
+        "/api/2.0/docs/assets/swagger-ui.css",
+      ]),
+    );
+    // Nothing is loaded from another origin.
+    expect(sources.every((src) => src?.startsWith("/api/2.0/docs/assets/"))).toBe(true);
+    expect(html).toContain('data-spec-url="/api/2.0/openapi.json"');
+  });
+
+  it("gives every problem type URI the gateway emits an anchor on /api/2.0/docs/problems", async ({ expect }) => {
+    const response = await workerFetch(new Request(`${GATEWAY}/api/2.0/docs/problems`));
+    expect(response.status).toBe(200);
+    const html = await response.text();
+    for (const uri of Object.values(PROBLEM_TYPES)) {
+      expect(uri.startsWith("/api/2.0/docs/problems#"), uri).toBe(true);
+      expect(html, uri).toContain(`id="${uri.split("#")[1]}"`);
+    }
+  });
+});
