@@ -14,6 +14,7 @@ export type SignatureRejection =
   | "too_long"
   | "malformed"
   | "unsupported_alg"
+  | "unsupported_header"
   | "bad_mac"
   | "expired"
   | "not_yet_valid"
@@ -40,12 +41,22 @@ export function extractSignature(headers: Headers): string | undefined {
   return headers.get("x-signature") ?? undefined;
 }
 
+function encodeBase64UrlBytes(bytes: Uint8Array): string {
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
 function decodeBase64Url(segment: string): Uint8Array | undefined {
   if (!BASE64URL.test(segment) || segment.length % 4 === 1) return undefined;
   const base64 = segment.replace(/-/g, "+").replace(/_/g, "/");
   try {
     const binary = atob(base64 + "=".repeat((4 - (base64.length % 4)) % 4));
-    return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
+    const bytes = Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
+    // Canonical encoding only (RFC 4648 §3.5): the last character's unused bits must be zero,
+    // or four different MAC strings would verify as the same signature.
+    if (encodeBase64UrlBytes(bytes) !== segment) return undefined;
+    return bytes;
   } catch {
     return undefined;
   }
@@ -123,7 +134,8 @@ export function principalFromClaims(claims: Record<string, unknown>): Principal 
 /**
  * Verifies a DocSpace x-signature (HS256 JWS) with the key derived from the machine key.
  * Only `alg: HS256` is accepted; `kid`, `jku` and other header hints are ignored because
- * the key is fixed by configuration. The MAC is checked in constant time by WebCrypto.
+ * the key is fixed by configuration; any `crit` extension is refused. The MAC is checked in
+ * constant time by WebCrypto.
  */
 export async function verifySignature(token: string, machineKey: string, nowMs: number): Promise<VerifyResult> {
   if (token.length > MAX_SIGNATURE_LENGTH) return { ok: false, reason: "too_long" };
@@ -133,6 +145,9 @@ export async function verifySignature(token: string, machineKey: string, nowMs: 
   const header = decodeJsonSegment(headerSegment);
   if (!header) return { ok: false, reason: "malformed" };
   if (header.alg !== "HS256") return { ok: false, reason: "unsupported_alg" };
+  // RFC 7515 §4.1.11: a token that marks header extensions as critical must be refused by a
+  // verifier that does not implement them, and this one implements none.
+  if (header.crit !== undefined) return { ok: false, reason: "unsupported_header" };
   const mac = decodeBase64Url(macSegment);
   if (mac?.length !== 32) return { ok: false, reason: "malformed" };
 

@@ -19,6 +19,9 @@ export const PROBLEM_TYPES = {
   invalidSignature: "/api/2.0/docs/problems#invalid-signature",
   forbidden: "/api/2.0/docs/problems#forbidden",
   unauthorized: "/api/2.0/docs/problems#unauthorized",
+  invalidClient: "/api/2.0/docs/problems#invalid-client",
+  clientDisabled: "/api/2.0/docs/problems#client-disabled",
+  conflict: "/api/2.0/docs/problems#conflict",
   notFound: "/api/2.0/docs/problems#not-found",
   methodNotAllowed: "/api/2.0/docs/problems#method-not-allowed",
   payloadTooLarge: "/api/2.0/docs/problems#payload-too-large",
@@ -34,6 +37,7 @@ const REASON_PHRASES: Record<number, string> = {
   403: "Forbidden",
   404: "Not Found",
   405: "Method Not Allowed",
+  409: "Conflict",
   413: "Content Too Large",
   415: "Unsupported Media Type",
   429: "Too Many Requests",
@@ -41,7 +45,7 @@ const REASON_PHRASES: Record<number, string> = {
   503: "Service Unavailable",
 };
 
-export type ProblemStatus = 400 | 401 | 403 | 404 | 405 | 413 | 415 | 429 | 500 | 503;
+export type ProblemStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 429 | 500 | 503;
 
 export type ProblemInit = {
   status: ProblemStatus;
