@@ -19,6 +19,8 @@ export default defineConfig(async () => {
             TEST_MIGRATIONS: migrations,
             DOCSPACE_MACHINE_KEY: "1123askdasjklasbnd",
             CLIENT_SECRET_PEPPER: "test-pepper-0123456789abcdef",
+            // Two tokens, as during a rotation of the authorization server's credential (test/helpers/service.ts).
+            SERVICE_TOKENS: "test-service-token-primary-0123456789,test-service-token-secondary-0123456789",
             // Tests act as few callers making many requests; rate-limit tests lower these per
             // request through a wrapped env (test/helpers/app.ts).
             RATE_LIMIT_GET: "100000",
@@ -26,6 +28,7 @@ export default defineConfig(async () => {
             RATE_LIMIT_PUT: "100000",
             RATE_LIMIT_PATCH: "100000",
             RATE_LIMIT_DELETE: "100000",
+            RATE_LIMIT_SERVICE: "100000",
           },
         },
       }),
@@ -33,6 +36,10 @@ export default defineConfig(async () => {
     test: {
       include: ["test/**/*.test.ts"],
       setupFiles: ["./test/setup/apply-migrations.ts"],
+      // The first request of a file builds the app inside a fresh workerd; on a loaded 2-core
+      // machine that alone can take seconds. Generous limits, no timing assertions.
+      testTimeout: 30_000,
+      hookTimeout: 60_000,
     },
   };
 });

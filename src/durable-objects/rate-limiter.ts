@@ -8,6 +8,9 @@ import { decideRateLimit, type RateLimitDecision, type RateLimitQuota } from "./
  * the output gate holds the reply until the write is durable.
  */
 export class RateLimiter extends DurableObject<Env> {
+  /** The scheduled cleanup alarm as last seen by this instance; `undefined` until read from storage. */
+  private alarmAt: number | null | undefined;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS buckets (name TEXT PRIMARY KEY, tat REAL NOT NULL)");
@@ -25,8 +28,13 @@ export class RateLimiter extends DurableObject<Env> {
         bucket,
         decision.tat,
       );
-      // Cleanup only: once every bucket has refilled, the object holds no information.
-      if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(decision.tat + 1000);
+      // Cleanup only: once every bucket has refilled, the object holds no information. The alarm
+      // is read from storage once per instance, not on every request (a storage call per consume).
+      if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
+      if (this.alarmAt === null) {
+        this.alarmAt = decision.tat + 1000;
+        await this.ctx.storage.setAlarm(this.alarmAt);
+      }
     }
     return decision;
   }
@@ -38,6 +46,7 @@ export class RateLimiter extends DurableObject<Env> {
     const next = this.ctx.storage.sql
       .exec<{ tat: number | null }>("SELECT MAX(tat) AS tat FROM buckets")
       .toArray()[0]?.tat;
-    if (next) await this.ctx.storage.setAlarm(next + 1000);
+    this.alarmAt = next ? next + 1000 : null;
+    if (this.alarmAt !== null) await this.ctx.storage.setAlarm(this.alarmAt);
   }
 }

@@ -1,0 +1,110 @@
+/**
+ * Drives one scenario with autocannon (warm-up, then a fixed-duration measured run at fixed
+ * concurrency) and reads the workerd process's CPU time from /proc around the measured run.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import autocannon from "autocannon";
+
+/** One HTTP request shape, repeated for the whole run. */
+export type RequestShape = {
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  path: string;
+  headers?: Record<string, string>;
+  body?: string;
+};
+
+export type LoadOptions = { connections: number; durationSeconds: number; warmupSeconds: number };
+
+/** What one measured run produced. Latencies in milliseconds; CPU in milliseconds per request. */
+export type LoadResult = {
+  requests: number;
+  seconds: number;
+  rps: number;
+  latencyMs: { mean: number; p50: number; p99: number };
+  statusCounts: Record<string, number>;
+  /** Non-2xx answers other than 429, plus connection errors and timeouts. */
+  errors: number;
+  rateLimited: number;
+  cpuMsPerRequest: number | null;
+};
+
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** utime + stime of a process, in clock ticks (fields 14 and 15 of /proc/<pid>/stat). */
+export function processCpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // The command name (field 2) may contain spaces; the fields after it are fixed.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+/** The pid of the `workerd` child of this Node process (Miniflare spawns it), or undefined. */
+export function findWorkerdPid(parentPid: number = process.pid): number | undefined {
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === parentPid && comm.startsWith("workerd")) return Number(entry);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return undefined;
+}
+
+function fire(baseUrl: string, shape: RequestShape, connections: number, seconds: number) {
+  return autocannon({
+    url: `${baseUrl}${shape.path}`,
+    method: shape.method,
+    headers: shape.headers,
+    body: shape.body,
+    connections,
+    duration: seconds,
+    timeout: 10,
+  });
+}
+
+/** Sends one request and returns its status and body (the availability probe and sanity check). */
+export async function probe(baseUrl: string, shape: RequestShape): Promise<{ status: number; body: string }> {
+  const response = await fetch(`${baseUrl}${shape.path}`, {
+    method: shape.method,
+    headers: shape.headers,
+    body: shape.body,
+  });
+  return { status: response.status, body: (await response.text()).slice(0, 400) };
+}
+
+/** Warms up, then measures for a fixed duration; CPU is sampled only around the measured part. */
+export async function runLoad(
+  baseUrl: string,
+  shape: RequestShape,
+  options: LoadOptions,
+  workerdPid: number | undefined,
+): Promise<LoadResult> {
+  if (options.warmupSeconds > 0) await fire(baseUrl, shape, options.connections, options.warmupSeconds);
+  const cpuBefore = workerdPid === undefined ? undefined : processCpuTicks(workerdPid);
+  const result = await fire(baseUrl, shape, options.connections, options.durationSeconds);
+  const cpuAfter = workerdPid === undefined ? undefined : processCpuTicks(workerdPid);
+
+  const statusCounts: Record<string, number> = {};
+  for (const [code, stat] of Object.entries(result.statusCodeStats)) statusCounts[code] = stat.count;
+  const requests = Object.values(statusCounts).reduce((a, b) => a + b, 0);
+  const rateLimited = statusCounts["429"] ?? 0;
+  const non2xxOther = Object.entries(statusCounts)
+    .filter(([code]) => !code.startsWith("2") && code !== "429")
+    .reduce((sum, [, n]) => sum + n, 0);
+  const cpuMs =
+    cpuBefore === undefined || cpuAfter === undefined ? null : ((cpuAfter - cpuBefore) * 1000) / CLOCK_TICKS_PER_SECOND;
+  return {
+    requests,
+    seconds: result.duration,
+    rps: requests / result.duration,
+    latencyMs: { mean: result.latency.mean, p50: result.latency.p50, p99: result.latency.p99 },
+    statusCounts,
+    errors: non2xxOther + result.errors, // autocannon counts timeouts among errors
+    rateLimited,
+    cpuMsPerRequest: cpuMs === null || requests === 0 ? null : cpuMs / requests,
+  };
+}
