@@ -1,0 +1,311 @@
+// Bounded soak test (issue 7): `npm run soak` (not part of `npm test`).
+//
+// Starts the gateway with `wrangler dev` on a free loopback port with a throwaway persistence
+// directory (migrations applied, rate limits raised with --var), drives a mixed workload for a
+// fixed time from several concurrent callers, samples workerd's RSS from /proc, checks at the end
+// that every client still alive is readable, then stops everything it started.
+//
+//   SOAK_SECONDS=180 SOAK_CONCURRENCY=8 npm run soak
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { deriveSignatureKeyBytes } from "../src/auth/machine-key.ts";
+import { signJws } from "../src/auth/sign-token.ts";
+
+const SECONDS = Number(process.env.SOAK_SECONDS ?? 180);
+const CONCURRENCY = Number(process.env.SOAK_CONCURRENCY ?? 8);
+/** Hard cap on requests, so the loop ends even if the clock misbehaves. */
+const MAX_REQUESTS = Number(process.env.SOAK_MAX_REQUESTS ?? 500_000);
+const ROOT = path.resolve(import.meta.dirname, "..");
+
+function machineKey(): string {
+  const text = readFileSync(path.join(ROOT, ".dev.vars"), "utf8");
+  const line = text.split(/\r?\n/).find((l) => l.startsWith("DOCSPACE_MACHINE_KEY="));
+  const value = line
+    ?.slice("DOCSPACE_MACHINE_KEY=".length)
+    .trim()
+    .replace(/^"(.*)"$/, "$1");
+  if (!value) throw new Error("DOCSPACE_MACHINE_KEY is missing from .dev.vars");
+  return value;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
+    });
+  });
+}
+
+/** Every process whose parent chain leads to `root`. */
+function descendants(root: number): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      parents.set(Number(entry), ppid);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  const out: number[] = [];
+  for (const pid of parents.keys()) {
+    let p: number | undefined = pid;
+    for (let hops = 0; p && p > 1 && hops < 50; hops++) {
+      p = parents.get(p);
+      if (p === root) {
+        out.push(pid);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/** Resident memory (KiB) of the workerd processes wrangler started. */
+function workerdRssKiB(root: number): number {
+  let total = 0;
+  for (const pid of descendants(root)) {
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("workerd")) continue;
+      const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+      total += Number(match?.[1] ?? 0);
+    } catch {
+      // Gone.
+    }
+  }
+  return total;
+}
+
+type Caller = { userId: string; tenantId: number; role: "ADMIN" | "USER" };
+
+async function sign(key: Uint8Array<ArrayBuffer>, caller: Caller): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return signJws(
+    {
+      user_id: caller.userId,
+      user_name: "Soak",
+      user_email: "soak@example.com",
+      tenant_id: String(caller.tenantId),
+      tenant_url: "http://127.0.0.1",
+      is_admin: String(caller.role === "ADMIN"),
+      is_guest: "false",
+      is_public: "true",
+      iat: now,
+      exp: now + 600,
+    },
+    key,
+  );
+}
+
+const BODY = {
+  name: "Soak client",
+  description: "Made by the soak test",
+  redirect_uris: ["https://soak.example/cb"],
+  allowed_origins: ["https://soak.example"],
+  scopes: ["files:read", "openid"],
+};
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const port = await freePort();
+  const inspectorPort = await freePort();
+  const persist = mkdtempSync(path.join(tmpdir(), "gateway-soak-"));
+  const wrangler = path.join(ROOT, "node_modules", ".bin", "wrangler");
+  console.log(`soak: ${SECONDS}s, ${CONCURRENCY} callers, port ${port}, state in ${persist}`);
+
+  const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist], {
+    cwd: ROOT,
+    env: { ...process.env, CI: "1" },
+    encoding: "utf8",
+  });
+  if (migrate.status !== 0) throw new Error(`migrations failed: ${migrate.stderr}`);
+
+  const vars = ["GET", "POST", "PUT", "PATCH", "DELETE"].flatMap((m) => ["--var", `RATE_LIMIT_${m}:1000000`]);
+  const server = spawn(
+    wrangler,
+    ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort)]
+      .concat(["--persist-to", persist, "--show-interactive-dev-session=false", "--log-level", "warn"])
+      .concat(vars),
+    { cwd: ROOT, env: { ...process.env, CI: "1" }, detached: true, stdio: ["ignore", "ignore", "pipe"] },
+  );
+  let serverErrors = "";
+  server.stderr?.on("data", (chunk: Buffer) => {
+    serverErrors = (serverErrors + chunk.toString()).slice(-4000);
+  });
+  const stop = () => {
+    if (server.pid && server.exitCode === null) {
+      try {
+        process.kill(-server.pid, "SIGTERM");
+      } catch {
+        // Already gone.
+      }
+    }
+  };
+  // Whatever happens, nothing outlives the soak.
+  const hardStop = setTimeout(
+    () => {
+      console.error("soak: hard time limit reached");
+      stop();
+      process.exit(2);
+    },
+    (SECONDS + 240) * 1000,
+  );
+  hardStop.unref();
+  process.on("SIGINT", () => {
+    stop();
+    process.exit(130);
+  });
+
+  try {
+    const base = `http://127.0.0.1:${port}/api/2.0`;
+    const key = deriveSignatureKeyBytes(machineKey());
+    const probe = await sign(key, { userId: crypto.randomUUID(), tenantId: 1, role: "ADMIN" });
+    const readyBy = Date.now() + 90_000;
+    for (;;) {
+      try {
+        const r = await fetch(`${base}/scopes`, { headers: { "x-signature": probe } });
+        if (r.status === 200) break;
+      } catch {
+        // Not listening yet.
+      }
+      if (Date.now() > readyBy) throw new Error(`gateway did not start: ${serverErrors}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    // Warm up so the first RSS sample is of a running worker, not of an idle one.
+    for (let i = 0; i < 20; i++) await fetch(`${base}/scopes`, { headers: { "x-signature": probe } });
+    const rssStart = workerdRssKiB(server.pid ?? 0);
+    const rssSamples = [rssStart];
+
+    const counts: Record<string, number> = {};
+    const errors: string[] = [];
+    let requests = 0;
+    const deadline = Date.now() + SECONDS * 1000;
+    const live = new Map<string, Caller>();
+
+    const sampler = setInterval(() => rssSamples.push(workerdRssKiB(server.pid ?? 0)), 10_000);
+
+    async function worker(index: number): Promise<void> {
+      const caller: Caller = {
+        userId: crypto.randomUUID(),
+        tenantId: 1000 + index,
+        role: index % 2 ? "USER" : "ADMIN",
+      };
+      let signature = await sign(key, caller);
+      let signedAt = Date.now();
+      const mine: string[] = [];
+      const send = async (op: string, method: string, p: string, body?: unknown): Promise<Response | undefined> => {
+        requests += 1;
+        const response = await fetch(`${base}${p}`, {
+          method,
+          headers: { "x-signature": signature, ...(body ? { "content-type": "application/json" } : {}) },
+          ...(body ? { body: JSON.stringify(body) } : {}),
+        });
+        const key = `${op} ${response.status}`;
+        counts[key] = (counts[key] ?? 0) + 1;
+        if (response.status >= 400 && response.status !== 429) {
+          errors.push(`${op} ${method} ${p} → ${response.status} ${(await response.text()).slice(0, 200)}`);
+          return undefined;
+        }
+        return response;
+      };
+      while (Date.now() < deadline && requests < MAX_REQUESTS) {
+        if (Date.now() - signedAt > 240_000) {
+          signature = await sign(key, caller);
+          signedAt = Date.now();
+        }
+        const roll = Math.random();
+        const target = mine[Math.floor(Math.random() * mine.length)];
+        if (mine.length < 3 || roll < 0.15) {
+          const r = await send("create", "POST", "/clients", BODY);
+          if (r?.status === 201) {
+            const id = ((await r.json()) as { client_id: string }).client_id;
+            mine.push(id);
+            live.set(id, caller);
+          }
+        } else if (roll < 0.4) {
+          await (await send("get", "GET", `/clients/${target}`))?.arrayBuffer();
+        } else if (roll < 0.5) {
+          await (await send("list", "GET", "/clients?limit=20"))?.arrayBuffer();
+        } else if (roll < 0.55) {
+          await (await send("info", "GET", `/clients/${target}/info`))?.arrayBuffer();
+        } else if (roll < 0.6) {
+          await (await send("public-info", "GET", `/clients/${target}/public/info`))?.arrayBuffer();
+        } else if (roll < 0.75) {
+          await (
+            await send("update", "PUT", `/clients/${target}`, {
+              name: `Soak ${requests}`,
+              allowed_origins: ["https://soak.example"],
+            })
+          )?.arrayBuffer();
+        } else if (roll < 0.83) {
+          await (
+            await send("activation", "PATCH", `/clients/${target}/activation`, { status: Math.random() < 0.5 })
+          )?.arrayBuffer();
+        } else if (roll < 0.88) {
+          await (await send("regenerate", "PATCH", `/clients/${target}/regenerate`))?.arrayBuffer();
+        } else if (roll < 0.93) {
+          await (await send("revoke", "DELETE", `/clients/${target}/revoke`))?.arrayBuffer();
+        } else if (roll < 0.96) {
+          await (await send("scopes", "GET", "/scopes"))?.arrayBuffer();
+        } else if (target) {
+          const r = await send("delete", "DELETE", `/clients/${target}`);
+          await r?.arrayBuffer();
+          if (r?.status === 200) {
+            mine.splice(mine.indexOf(target), 1);
+            live.delete(target);
+          }
+        }
+      }
+    }
+
+    await Promise.all(Array.from({ length: CONCURRENCY }, (_, i) => worker(i)));
+    clearInterval(sampler);
+    const rssEnd = workerdRssKiB(server.pid ?? 0);
+    rssSamples.push(rssEnd);
+
+    // Every client still alive must be readable by its owner.
+    let unreadable = 0;
+    for (const [id, caller] of live) {
+      const r = await fetch(`${base}/clients/${id}`, { headers: { "x-signature": await sign(key, caller) } });
+      const body = r.status === 200 ? ((await r.json()) as { client_id?: string }) : undefined;
+      if (body?.client_id !== id) unreadable += 1;
+    }
+
+    const elapsed = (Date.now() - started) / 1000;
+    const summary = {
+      seconds: SECONDS,
+      concurrency: CONCURRENCY,
+      requests,
+      requests_per_second: Math.round(requests / SECONDS),
+      non_429_errors: errors.length,
+      rate_limited: Object.entries(counts)
+        .filter(([k]) => k.endsWith(" 429"))
+        .reduce((n, [, v]) => n + v, 0),
+      clients_alive_at_end: live.size,
+      clients_unreadable_at_end: unreadable,
+      workerd_rss_kib: { start: rssStart, end: rssEnd, max: Math.max(...rssSamples), every_10s: rssSamples },
+      by_operation_and_status: counts,
+      wall_seconds: Math.round(elapsed),
+    };
+    console.log(JSON.stringify(summary, null, 2));
+    if (errors.length > 0) console.error(`first errors:\n${errors.slice(0, 10).join("\n")}`);
+    process.exitCode = errors.length === 0 && unreadable === 0 ? 0 : 1;
+  } finally {
+    stop();
+    await new Promise((r) => setTimeout(r, 1000));
+    rmSync(persist, { recursive: true, force: true });
+  }
+}
+
+await main();
