@@ -76,6 +76,8 @@ export const jsonBody = createMiddleware<AppEnv>(async (c, next) => {
     if (/\\u[dD][89a-fA-F]/.test(text) && hasLoneSurrogate(parsed)) {
       throw badRequest("The request body contains a string that is not valid Unicode (a lone surrogate).");
     }
+    // Hand the parsed value to the validator so the body is parsed once, not twice.
+    c.req.bodyCache.json = Promise.resolve(parsed);
     await next();
   });
 });
