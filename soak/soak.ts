@@ -5,17 +5,27 @@
 // fixed time from several concurrent callers, samples workerd's RSS from /proc, checks at the end
 // that every client still alive is readable, then stops everything it started.
 //
-//   SOAK_SECONDS=180 SOAK_CONCURRENCY=8 npm run soak
+//   SOAK_SECONDS=180 SOAK_CONCURRENCY=8 [SOAK_RUNTIME=miniflare] npm run soak
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import { buildWorker } from "../bench/build.ts";
+import { applyMigrations } from "../bench/seed.ts";
 import { deriveSignatureKeyBytes } from "../src/auth/machine-key.ts";
 import { signJws } from "../src/auth/sign-token.ts";
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 180);
 const CONCURRENCY = Number(process.env.SOAK_CONCURRENCY ?? 8);
+/**
+ * `wrangler` (default): the gateway as `npm start` runs it. `miniflare`: the deployed bundle under
+ * Miniflare's API, which separates the gateway's memory from what wrangler dev's proxy and
+ * inspector keep per request (BENCHMARKS.md, Soak).
+ */
+const RUNTIME = process.env.SOAK_RUNTIME === "miniflare" ? "miniflare" : "wrangler";
 /** Hard cap on requests, so the loop ends even if the clock misbehaves. */
 const MAX_REQUESTS = Number(process.env.SOAK_MAX_REQUESTS ?? 500_000);
 const ROOT = path.resolve(import.meta.dirname, "..");
@@ -116,14 +126,22 @@ const BODY = {
   scopes: ["files:read", "openid"],
 };
 
-async function main(): Promise<void> {
-  const started = Date.now();
-  const port = await freePort();
-  const inspectorPort = await freePort();
-  const persist = mkdtempSync(path.join(tmpdir(), "gateway-soak-"));
-  const wrangler = path.join(ROOT, "node_modules", ".bin", "wrangler");
-  console.log(`soak: ${SECONDS}s, ${CONCURRENCY} callers, port ${port}, state in ${persist}`);
+type Gateway = {
+  /** The process whose workerd descendants are measured. */
+  rssRoot: number;
+  /** The last few KiB of the runtime's stderr, for a start-up failure. */
+  errors: () => string;
+  stop: () => Promise<void>;
+};
 
+const RAISED_LIMITS = Object.fromEntries(
+  ["GET", "POST", "PUT", "PATCH", "DELETE"].map((m) => [`RATE_LIMIT_${m}`, "1000000"]),
+);
+
+/** `npm start`'s way: `wrangler dev` (with its dev proxy and inspector), migrations applied first. */
+async function startWithWranglerDev(port: number, persist: string): Promise<Gateway> {
+  const inspectorPort = await freePort();
+  const wrangler = path.join(ROOT, "node_modules", ".bin", "wrangler");
   const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist], {
     cwd: ROOT,
     env: { ...process.env, CI: "1" },
@@ -131,7 +149,7 @@ async function main(): Promise<void> {
   });
   if (migrate.status !== 0) throw new Error(`migrations failed: ${migrate.stderr}`);
 
-  const vars = ["GET", "POST", "PUT", "PATCH", "DELETE"].flatMap((m) => ["--var", `RATE_LIMIT_${m}:1000000`]);
+  const vars = Object.entries(RAISED_LIMITS).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
   const server = spawn(
     wrangler,
     ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort)]
@@ -143,14 +161,78 @@ async function main(): Promise<void> {
   server.stderr?.on("data", (chunk: Buffer) => {
     serverErrors = (serverErrors + chunk.toString()).slice(-4000);
   });
-  const stop = () => {
-    if (server.pid && server.exitCode === null) {
-      try {
-        process.kill(-server.pid, "SIGTERM");
-      } catch {
-        // Already gone.
+  return {
+    rssRoot: server.pid ?? 0,
+    errors: () => serverErrors,
+    stop: async () => {
+      if (server.pid && server.exitCode === null) {
+        try {
+          process.kill(-server.pid, "SIGTERM");
+        } catch {
+          // Already gone.
+        }
       }
-    }
+    },
+  };
+}
+
+/**
+ * The deployed bundle (`wrangler deploy --dry-run`) under Miniflare's API, with no dev proxy and no
+ * inspector: the gateway's own memory, without what `wrangler dev` keeps per request.
+ */
+async function startWithMiniflare(port: number, persist: string): Promise<Gateway> {
+  // Inside the project (bench/tmp is git-ignored): a bundle written outside it failed to start in workerd.
+  const outDir = path.join(ROOT, "bench", "tmp", "soak");
+  mkdirSync(outDir, { recursive: true });
+  const bundle = buildWorker(ROOT, "wrangler.toml", outDir);
+  const { modulesRules: _rules, ...workerOptions } = unstable_getMiniflareWorkerOptions(
+    path.join(ROOT, "wrangler.toml"),
+  ).workerOptions as Record<string, unknown> & { bindings?: Record<string, unknown> };
+  const devVars = readFileSync(path.join(ROOT, ".dev.vars"), "utf8");
+  const secret = (name: string) =>
+    devVars
+      .split(/\r?\n/)
+      .find((l) => l.startsWith(`${name}=`))
+      ?.slice(name.length + 1)
+      .trim() ?? "";
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      host: "127.0.0.1",
+      port,
+      resourcePersistencePath: path.join(persist, "state"),
+      handleStructuredLogs: () => {},
+      workers: [
+        {
+          ...workerOptions,
+          // The config's own name: its Durable Object bindings refer to the worker by it.
+          name: "docspace-oauth-gateway",
+          modules: true,
+          scriptPath: path.resolve(ROOT, bundle.file),
+          bindings: {
+            ...workerOptions.bindings,
+            ...RAISED_LIMITS,
+            DOCSPACE_MACHINE_KEY: secret("DOCSPACE_MACHINE_KEY"),
+            CLIENT_SECRET_PEPPER: secret("CLIENT_SECRET_PEPPER"),
+            SERVICE_TOKENS: secret("SERVICE_TOKENS"),
+          },
+        },
+      ],
+    }),
+  );
+  await mf.ready;
+  await applyMigrations(await mf.getD1Database("DB"), path.join(ROOT, "migrations"));
+  return { rssRoot: process.pid, errors: () => "", stop: () => mf.dispose() };
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const port = await freePort();
+  const persist = mkdtempSync(path.join(tmpdir(), "gateway-soak-"));
+  console.log(`soak: ${SECONDS}s, ${CONCURRENCY} callers, ${RUNTIME}, port ${port}, state in ${persist}`);
+  const gateway =
+    RUNTIME === "miniflare" ? await startWithMiniflare(port, persist) : await startWithWranglerDev(port, persist);
+  const stop = () => {
+    void gateway.stop();
   };
   // Whatever happens, nothing outlives the soak.
   const hardStop = setTimeout(
@@ -179,12 +261,12 @@ async function main(): Promise<void> {
       } catch {
         // Not listening yet.
       }
-      if (Date.now() > readyBy) throw new Error(`gateway did not start: ${serverErrors}`);
+      if (Date.now() > readyBy) throw new Error(`gateway did not start: ${gateway.errors()}`);
       await new Promise((r) => setTimeout(r, 500));
     }
     // Warm up so the first RSS sample is of a running worker, not of an idle one.
     for (let i = 0; i < 20; i++) await fetch(`${base}/scopes`, { headers: { "x-signature": probe } });
-    const rssStart = workerdRssKiB(server.pid ?? 0);
+    const rssStart = workerdRssKiB(gateway.rssRoot);
     const rssSamples = [rssStart];
 
     const counts: Record<string, number> = {};
@@ -193,7 +275,7 @@ async function main(): Promise<void> {
     const deadline = Date.now() + SECONDS * 1000;
     const live = new Map<string, Caller>();
 
-    const sampler = setInterval(() => rssSamples.push(workerdRssKiB(server.pid ?? 0)), 10_000);
+    const sampler = setInterval(() => rssSamples.push(workerdRssKiB(gateway.rssRoot)), 10_000);
 
     async function worker(index: number): Promise<void> {
       const caller: Caller = {
@@ -271,7 +353,7 @@ async function main(): Promise<void> {
 
     await Promise.all(Array.from({ length: CONCURRENCY }, (_, i) => worker(i)));
     clearInterval(sampler);
-    const rssEnd = workerdRssKiB(server.pid ?? 0);
+    const rssEnd = workerdRssKiB(gateway.rssRoot);
     rssSamples.push(rssEnd);
 
     // Every client still alive must be readable by its owner.
@@ -302,7 +384,7 @@ async function main(): Promise<void> {
     if (errors.length > 0) console.error(`first errors:\n${errors.slice(0, 10).join("\n")}`);
     process.exitCode = errors.length === 0 && unreadable === 0 ? 0 : 1;
   } finally {
-    stop();
+    await gateway.stop();
     await new Promise((r) => setTimeout(r, 1000));
     rmSync(persist, { recursive: true, force: true });
   }
