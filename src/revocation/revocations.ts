@@ -39,13 +39,26 @@ export async function readRevocation(kv: KVNamespace, key: string): Promise<Revo
   return value === null ? null : safeParse(value);
 }
 
-/** A written entry and what it replaced, so a failed operation can put the list back. */
-export type RevocationWrite = { key: string; previous: string | null };
+/** A written entry, what it replaced, and what was written, so a failed operation can put the list back. */
+export type RevocationWrite = { key: string; previous: string | null; written: string };
+
+/**
+ * The entry to store when `entry` meets what is stored: an existing entry is never weakened
+ * (`revoked_before` only moves forward), and a `client_deleted` reason is kept, because token status
+ * relies on it to answer for a client that no longer exists. A malformed stored value counts as absent.
+ */
+export function mergeRevocation(stored: string | null, entry: RevocationEntry): RevocationEntry {
+  const prior = stored === null ? null : safeParse(stored);
+  if (!prior) return entry;
+  return {
+    revoked_before: Math.max(prior.revoked_before, entry.revoked_before),
+    reason: prior.reason === "client_deleted" ? "client_deleted" : entry.reason,
+  };
+}
 
 /**
  * Writes revocation entries before the caller removes anything from D1 (fail closed): if KV
- * cannot be read or written the operation answers 503 and nothing has changed. An existing
- * entry is never weakened: `revoked_before` only moves forward.
+ * cannot be read or written the operation answers 503 and nothing has changed.
  */
 export async function writeRevocations(
   kv: KVNamespace,
@@ -56,13 +69,9 @@ export async function writeRevocations(
   try {
     for (const { key, entry } of entries) {
       const previous = await kv.get(key);
-      const prior = previous ? safeParse(previous) : null;
-      const next: RevocationEntry =
-        prior && prior.revoked_before > entry.revoked_before
-          ? { ...entry, revoked_before: prior.revoked_before }
-          : entry;
-      await kv.put(key, JSON.stringify(next), { expirationTtl: ttlSeconds });
-      written.push({ key, previous });
+      const value = JSON.stringify(mergeRevocation(previous, entry));
+      await kv.put(key, value, { expirationTtl: ttlSeconds });
+      written.push({ key, previous, written: value });
     }
   } catch (error) {
     await restoreRevocations(kv, written, ttlSeconds);
@@ -73,16 +82,19 @@ export async function writeRevocations(
 
 /**
  * Best-effort undo of `writeRevocations` after D1 refused the matching change, so that the
- * operation is not half-applied. If this also fails, an entry may outlive its client's change:
- * that revokes tokens early (safe), never keeps one alive.
+ * operation is not half-applied. An entry is put back only while it still holds what this request
+ * wrote: if another request has since written a stronger entry, that one stays (undoing it would
+ * silently cancel a revocation its caller was told had succeeded). If the undo fails, an entry may
+ * outlive the refused change: that revokes tokens early (safe), never keeps one alive.
  */
 export async function restoreRevocations(
   kv: KVNamespace,
   writes: RevocationWrite[],
   ttlSeconds: number,
 ): Promise<void> {
-  for (const { key, previous } of writes.reverse()) {
+  for (const { key, previous, written } of writes.reverse()) {
     try {
+      if ((await kv.get(key)) !== written) continue;
       if (previous === null) await kv.delete(key);
       else await kv.put(key, previous, { expirationTtl: ttlSeconds });
     } catch {

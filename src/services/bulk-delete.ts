@@ -4,7 +4,7 @@ import { auditEvents, clientSecrets, clients, consents } from "../db/schema";
 import { forbidden, HttpProblem, PROBLEM_TYPES, unavailable } from "../lib/problem";
 import {
   clientRevocationKey,
-  type RevocationEntry,
+  mergeRevocation,
   type RevocationWrite,
   restoreRevocations,
 } from "../revocation/revocations";
@@ -145,10 +145,12 @@ async function writeClientRevocations(deps: ClientServiceDeps, ids: string[]): P
       while (failed === undefined && next < keys.length) {
         const key = keys[next++] as string;
         const prior = previous.get(key) ?? null;
-        attempted.push({ key, previous: prior });
-        const entry = strongerEntry(prior, { revoked_before: revokedBefore, reason: "client_deleted" });
+        const value = JSON.stringify(
+          mergeRevocation(prior, { revoked_before: revokedBefore, reason: "client_deleted" }),
+        );
+        attempted.push({ key, previous: prior, written: value });
         try {
-          await kv.put(key, JSON.stringify(entry), { expirationTtl: deps.revocationTtlSeconds });
+          await kv.put(key, value, { expirationTtl: deps.revocationTtlSeconds });
         } catch (error) {
           failed ??= error;
         }
@@ -162,17 +164,4 @@ async function writeClientRevocations(deps: ClientServiceDeps, ids: string[]): P
     throw unavailable("The revocation list could not be written; nothing was deleted.", error);
   }
   return attempted;
-}
-
-/** The new entry, unless the stored one already revokes later tokens (entries only move forward). */
-function strongerEntry(stored: string | null, entry: RevocationEntry): RevocationEntry {
-  if (stored === null) return entry;
-  try {
-    const prior = JSON.parse(stored) as Partial<RevocationEntry>;
-    if (typeof prior.revoked_before === "number" && prior.revoked_before > entry.revoked_before)
-      return { ...entry, revoked_before: prior.revoked_before };
-  } catch {
-    // A malformed value counts as absent (as in readRevocation).
-  }
-  return entry;
 }

@@ -1,4 +1,4 @@
-import { and, asc, eq, isNotNull } from "drizzle-orm";
+import { and, asc, eq } from "drizzle-orm";
 import { canManageClient, type Principal } from "../auth/principal";
 import type { Database } from "../db/client";
 import { type ClientRow, clientSecrets, clients, consents, scopes } from "../db/schema";
@@ -14,11 +14,12 @@ import {
 import type { ClientResponse, CreateClientInput, UpdateClientInput } from "../schemas/clients";
 import { AUDIT_ACTIONS, type AuditContext, auditInsert, auditInsertIfClientExists } from "./audit";
 import {
+  concurrentRotation,
+  isMissingClient,
   isSecretConflict,
   livePreviousCount,
   MAX_PREVIOUS_SECRETS,
   rotationStatements,
-  type StoredSecret,
   tooManyPreviousSecrets,
 } from "./secret-rotation";
 import { generateClientSecret, hashClientSecret } from "./secrets";
@@ -245,24 +246,25 @@ export async function regenerateSecret(
 ): Promise<{ secret: string; previousSecretExpiresAt: number | null }> {
   const client = await findManageableClient(deps.db, principal, clientId);
   const { db } = deps;
-  if (gracePeriodSeconds > 0) {
-    const stored: StoredSecret[] = await guardD1(
+  const readSecrets = () =>
+    guardD1(
       db
-        .select({ hash: clientSecrets.hash, expiresOn: clientSecrets.expiresOn })
+        .select({ id: clientSecrets.id, hash: clientSecrets.hash, expiresOn: clientSecrets.expiresOn })
         .from(clientSecrets)
-        .where(and(eq(clientSecrets.clientId, client.clientId), isNotNull(clientSecrets.expiresOn)))
+        .where(eq(clientSecrets.clientId, client.clientId))
         .orderBy(asc(clientSecrets.expiresOn))
         .all(),
     );
-    if (livePreviousCount(stored, deps.now) >= MAX_PREVIOUS_SECRETS) {
-      throw tooManyPreviousSecrets(stored.find((s) => (s.expiresOn ?? 0) > deps.now)?.expiresOn ?? null);
-    }
+  const stored = await readSecrets();
+  if (gracePeriodSeconds > 0 && livePreviousCount(stored, deps.now) >= MAX_PREVIOUS_SECRETS) {
+    throw tooManyPreviousSecrets(stored.find((s) => (s.expiresOn ?? 0) > deps.now)?.expiresOn ?? null);
   }
+  const currentId = stored.find((s) => s.expiresOn === null)?.id;
   const secret = generateClientSecret();
   const hash = await hashClientSecret(secret, deps.pepper);
   try {
     await db.batch([
-      ...rotationStatements(db, client.clientId, hash, deps.now, gracePeriodSeconds),
+      ...rotationStatements(db, client.clientId, hash, deps.now, gracePeriodSeconds, currentId),
       db
         .update(clients)
         .set({ modifiedOn: deps.now, modifiedBy: principal.userId })
@@ -270,8 +272,17 @@ export async function regenerateSecret(
       auditInsert(db, deps.audit, AUDIT_ACTIONS.regenerate, client.clientId, deps.now),
     ]);
   } catch (error) {
-    // A concurrent rotation filled the last previous-secret slot between our read and our batch.
-    if (isSecretConflict(error)) throw tooManyPreviousSecrets(null);
+    // Deleted between our read and our batch: nothing was changed, and the client is gone.
+    if (isMissingClient(error)) throw clientNotFound();
+    if (isSecretConflict(error)) {
+      // Either a concurrent rotation retired the secret we read, or (with a grace period) it filled
+      // the last previous-secret slot. Either way nothing was changed.
+      const now = await readSecrets();
+      if (gracePeriodSeconds > 0 && livePreviousCount(now, deps.now) >= MAX_PREVIOUS_SECRETS) {
+        throw tooManyPreviousSecrets(null);
+      }
+      throw concurrentRotation();
+    }
     return guardD1(Promise.reject(error));
   }
   return { secret, previousSecretExpiresAt: gracePeriodSeconds > 0 ? deps.now + gracePeriodSeconds * 1000 : null };

@@ -71,6 +71,10 @@ export function purgeExpiredSecrets(db: Database, clientId: string, now: number)
  * The demotion re-checks the five-previous cap inside the batch, so two concurrent rotations
  * cannot exceed it: when the cap is reached the current row stays current, the insert then hits
  * the one-current-secret unique index and the whole batch rolls back (see `isSecretConflict`).
+ *
+ * With `currentSecretId` (the current row the caller read), only that row is retired. A rotation
+ * that lost a race therefore retires nothing, hits the same unique index and rolls back, instead of
+ * retiring the secret the winner has just handed out: concurrent rotations behave as if serial.
  */
 export function rotationStatements(
   db: Database,
@@ -78,17 +82,22 @@ export function rotationStatements(
   newHash: string,
   now: number,
   gracePeriodSeconds: number,
+  currentSecretId?: number,
 ) {
+  const isCurrent = and(
+    eq(clientSecrets.clientId, clientId),
+    isNull(clientSecrets.expiresOn),
+    currentSecretId === undefined ? undefined : eq(clientSecrets.id, currentSecretId),
+  );
   const retireCurrent =
     gracePeriodSeconds === 0
-      ? db.delete(clientSecrets).where(and(eq(clientSecrets.clientId, clientId), isNull(clientSecrets.expiresOn)))
+      ? db.delete(clientSecrets).where(isCurrent)
       : db
           .update(clientSecrets)
           .set({ expiresOn: now + gracePeriodSeconds * 1000 })
           .where(
             and(
-              eq(clientSecrets.clientId, clientId),
-              isNull(clientSecrets.expiresOn),
+              isCurrent,
               sql`(SELECT COUNT(*) FROM ${clientSecrets} AS live WHERE live.client_id = ${clientId} AND live.expires_on > ${now}) < ${MAX_PREVIOUS_SECRETS}`,
             ),
           );
@@ -103,6 +112,21 @@ export function rotationStatements(
 export function isSecretConflict(error: unknown): boolean {
   const message = error instanceof Error ? `${error.message} ${String(error.cause ?? "")}` : String(error);
   return /UNIQUE constraint failed/i.test(message);
+}
+
+/** Whether a failed batch referenced a client that a concurrent request deleted. */
+export function isMissingClient(error: unknown): boolean {
+  const message = error instanceof Error ? `${error.message} ${String(error.cause ?? "")}` : String(error);
+  return /FOREIGN KEY constraint failed/i.test(message);
+}
+
+/** The 409 for a rotation that lost a race with another rotation of the same client. */
+export function concurrentRotation(): HttpProblem {
+  return new HttpProblem({
+    status: 409,
+    type: PROBLEM_TYPES.conflict,
+    detail: "Another rotation of this client's secret finished first; its secret is current. Retry to rotate again.",
+  });
 }
 
 /** The 409 for a rotation with a grace period while five previous secrets are still live. */

@@ -89,13 +89,17 @@ describe("concurrent writes", () => {
     const responses = await Promise.all(
       Array.from({ length: 20 }, () => call("PATCH", `/clients/${id}/regenerate`, { caller: admin })),
     );
+    // Each rotation either wins (200, retiring the secret it read) or finds that another one retired
+    // that secret first (409, nothing changed): concurrent rotations behave as if serial, so no caller
+    // is handed a secret that a concurrent rotation had already replaced.
     const returned: string[] = [];
     for (const r of responses) {
       const body = (await checkResponse(expect, r)) as { client_secret?: string };
-      expect(r.status).toBe(200);
-      returned.push(String(body.client_secret));
+      expect([200, 409]).toContain(r.status);
+      if (r.status === 200) returned.push(String(body.client_secret));
     }
-    expect(new Set(returned).size, "every rotation returned a distinct secret").toBe(20);
+    expect(returned.length, "at least one rotation wins").toBeGreaterThanOrEqual(1);
+    expect(new Set(returned).size, "every winning rotation returned a distinct secret").toBe(returned.length);
     const current = (await storedSecrets(id)).filter((s) => s.expires_on === null);
     expect(current.length).toBe(1);
     const hashes = await Promise.all(returned.map((s) => hashClientSecret(s, TEST_PEPPER)));

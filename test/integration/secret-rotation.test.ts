@@ -262,3 +262,28 @@ describe("grace period: the cap is enforced inside the batch", () => {
     expect(await storedSecrets(client.client_id)).toEqual(before);
   });
 });
+
+describe("concurrent rotations behave as if serial", () => {
+  it("a rotation that read a secret another rotation already retired rolls back, and the winner's secret keeps working", async ({
+    expect,
+  }) => {
+    const { client, caller, fetcher } = await setup();
+    const stale = (await env.DB.prepare("SELECT id FROM client_secrets WHERE client_id = ? AND expires_on IS NULL")
+      .bind(client.client_id)
+      .first("id")) as number;
+    // The winner rotates first, through the API.
+    const won = await call("PATCH", `/clients/${client.client_id}/regenerate`, { caller, fetcher });
+    expect(won.status).toBe(200);
+    const { client_secret: winnerSecret } = (await won.json()) as { client_secret: string };
+    const before = await storedSecrets(client.client_id);
+    // The loser's batch still names the secret it read before the winner's batch ran.
+    const db = createDb(env.DB);
+    const failure = await db
+      .batch(rotationStatements(db, client.client_id, "hmac-sha256.v1$loser", T0 + 2_000, 0, stale))
+      .then(() => undefined)
+      .catch((error: unknown) => error);
+    expect(isSecretConflict(failure)).toBe(true);
+    expect(await storedSecrets(client.client_id)).toEqual(before);
+    expect(await authenticateStatus(client.client_id, winnerSecret)).toBe(200);
+  });
+});
