@@ -1,22 +1,11 @@
 // Prints a valid x-signature for the dev machine key in .dev.vars, for curl:
 //   npm run sign -- [--admin|--user|--guest] [--tenant N] [--user-id GUID] [--ttl S]
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { deriveSignatureKeyBytes } from "../src/auth/machine-key.ts";
 import { signJws } from "../src/auth/sign-token.ts";
+import { readDevVar } from "./dev-vars.ts";
 
 const DEFAULT_USER_ID = "0b4e9b1c-3f6a-4d5e-9c2b-7a1d2e3f4a5b";
-
-function machineKeyFromDevVars(): string {
-  const text = readFileSync(".dev.vars", "utf8");
-  const line = text.split(/\r?\n/).find((l) => l.startsWith("DOCSPACE_MACHINE_KEY="));
-  const value = line
-    ?.slice("DOCSPACE_MACHINE_KEY=".length)
-    .trim()
-    .replace(/^"(.*)"$/, "$1");
-  if (!value) throw new Error("DOCSPACE_MACHINE_KEY is missing from .dev.vars");
-  return value;
-}
 
 const { values } = parseArgs({
   options: {
@@ -47,4 +36,4 @@ const claims = {
   iat: now,
   exp: now + ttl,
 };
-console.log(await signJws(claims, deriveSignatureKeyBytes(machineKeyFromDevVars())));
+console.log(await signJws(claims, deriveSignatureKeyBytes(readDevVar("DOCSPACE_MACHINE_KEY"))));

@@ -15,6 +15,7 @@ import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { buildWorker } from "../bench/build.ts";
 import { applyMigrations } from "../bench/seed.ts";
+import { readDevVar } from "../scripts/dev-vars.ts";
 import { deriveSignatureKeyBytes } from "../src/auth/machine-key.ts";
 import { signJws } from "../src/auth/sign-token.ts";
 
@@ -29,17 +30,6 @@ const RUNTIME = process.env.SOAK_RUNTIME === "miniflare" ? "miniflare" : "wrangl
 /** Hard cap on requests, so the loop ends even if the clock misbehaves. */
 const MAX_REQUESTS = Number(process.env.SOAK_MAX_REQUESTS ?? 500_000);
 const ROOT = path.resolve(import.meta.dirname, "..");
-
-function machineKey(): string {
-  const text = readFileSync(path.join(ROOT, ".dev.vars"), "utf8");
-  const line = text.split(/\r?\n/).find((l) => l.startsWith("DOCSPACE_MACHINE_KEY="));
-  const value = line
-    ?.slice("DOCSPACE_MACHINE_KEY=".length)
-    .trim()
-    .replace(/^"(.*)"$/, "$1");
-  if (!value) throw new Error("DOCSPACE_MACHINE_KEY is missing from .dev.vars");
-  return value;
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -188,13 +178,6 @@ async function startWithMiniflare(port: number, persist: string): Promise<Gatewa
   const { modulesRules: _rules, ...workerOptions } = unstable_getMiniflareWorkerOptions(
     path.join(ROOT, "wrangler.toml"),
   ).workerOptions as Record<string, unknown> & { bindings?: Record<string, unknown> };
-  const devVars = readFileSync(path.join(ROOT, ".dev.vars"), "utf8");
-  const secret = (name: string) =>
-    devVars
-      .split(/\r?\n/)
-      .find((l) => l.startsWith(`${name}=`))
-      ?.slice(name.length + 1)
-      .trim() ?? "";
   const mf = new Miniflare(
     convertV4MiniflareOptions({
       host: "127.0.0.1",
@@ -211,9 +194,9 @@ async function startWithMiniflare(port: number, persist: string): Promise<Gatewa
           bindings: {
             ...workerOptions.bindings,
             ...RAISED_LIMITS,
-            DOCSPACE_MACHINE_KEY: secret("DOCSPACE_MACHINE_KEY"),
-            CLIENT_SECRET_PEPPER: secret("CLIENT_SECRET_PEPPER"),
-            SERVICE_TOKENS: secret("SERVICE_TOKENS"),
+            DOCSPACE_MACHINE_KEY: readDevVar("DOCSPACE_MACHINE_KEY"),
+            CLIENT_SECRET_PEPPER: readDevVar("CLIENT_SECRET_PEPPER"),
+            SERVICE_TOKENS: readDevVar("SERVICE_TOKENS"),
           },
         },
       ],
@@ -251,7 +234,7 @@ async function main(): Promise<void> {
 
   try {
     const base = `http://127.0.0.1:${port}/api/2.0`;
-    const key = deriveSignatureKeyBytes(machineKey());
+    const key = deriveSignatureKeyBytes(readDevVar("DOCSPACE_MACHINE_KEY"));
     const probe = await sign(key, { userId: crypto.randomUUID(), tenantId: 1, role: "ADMIN" });
     const readyBy = Date.now() + 90_000;
     for (;;) {

@@ -134,6 +134,18 @@ export const PROBLEM_RESPONSES = {
   503: problem("A dependency (D1, KV or the rate limiter) is unavailable; nothing was changed.", PROBLEM_EXAMPLES[503]),
 } as const;
 
+/** A problem response with a route-specific description, and an example for its status. */
+export const describedProblem = (status: number, description: string) =>
+  problem(description, problemExampleFor(status, description));
+
+/** Security of user routes: the x-signature as a cookie or a header (SPEC §3). */
+export const X_SIGNATURE_SECURITY: Record<string, string[]>[] = [{ xSignatureCookie: [] }, { xSignatureHeader: [] }];
+/** Security of the authorization server's routes: the service bearer token. */
+export const SERVICE_SECURITY: Record<string, string[]>[] = [{ serviceBearer: [] }];
+
+/** A required JSON request body. */
+export const jsonRequest = <T>(schema: T) => ({ content: { "application/json": { schema } }, required: true });
+
 /** Shorthand for a JSON success response; `example` overrides the one derived from the schema. */
 export const jsonResponse = <T extends z.ZodType>(schema: T, description: string, example?: unknown) => ({
   description,

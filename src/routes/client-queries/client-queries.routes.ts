@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { jsonResponse, PROBLEM_RESPONSES } from "../../lib/openapi-responses";
+import { jsonResponse, PROBLEM_RESPONSES, X_SIGNATURE_SECURITY } from "../../lib/openapi-responses";
 import { requireSignature } from "../../middleware/auth";
 import { ClientInfoPageSchema, ClientInfoResponseSchema, ClientPageSchema } from "../../schemas/client-queries";
 import { ClientIdParamSchema, ClientResponseSchema, EmptyObjectSchema } from "../../schemas/clients";
@@ -14,7 +14,7 @@ import { ClientInfoPageQuerySchema, ClientPageQuerySchema } from "../../schemas/
 /** DocSpace's SDK files the reads under OAuth20ClientQueryingApi, the bulk deletes under management. */
 const tags = ["Client querying"];
 const managementTags = ["Client management"];
-const security: Record<string, string[]>[] = [{ xSignatureCookie: [] }, { xSignatureHeader: [] }];
+const security = X_SIGNATURE_SECURITY;
 const { 400: badRequest, 403: forbidden, 404: notFound, 429: limited, 503: unavailable } = PROBLEM_RESPONSES;
 
 export const getClientsInfoRoute = createRoute({

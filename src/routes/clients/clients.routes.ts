@@ -1,5 +1,11 @@
 import { createRoute } from "@hono/zod-openapi";
-import { jsonResponse, PROBLEM_RESPONSES, ProblemSchema } from "../../lib/openapi-responses";
+import {
+  jsonRequest,
+  jsonResponse,
+  PROBLEM_RESPONSES,
+  ProblemSchema,
+  X_SIGNATURE_SECURITY,
+} from "../../lib/openapi-responses";
 import { requireSignature } from "../../middleware/auth";
 import { jsonBody } from "../../middleware/json-body";
 import {
@@ -16,8 +22,7 @@ import {
 /** Contracts of the six client-management operations (SPEC §4.1–§4.6). */
 
 const tags = ["Client management"];
-const security: Record<string, string[]>[] = [{ xSignatureCookie: [] }, { xSignatureHeader: [] }];
-const jsonRequest = <T>(schema: T) => ({ content: { "application/json": { schema } }, required: true });
+const security = X_SIGNATURE_SECURITY;
 const {
   400: badRequest,
   403: forbidden,

@@ -1,12 +1,12 @@
 import { createRoute } from "@hono/zod-openapi";
-import { jsonResponse, PROBLEM_RESPONSES } from "../../lib/openapi-responses";
+import { jsonResponse, PROBLEM_RESPONSES, X_SIGNATURE_SECURITY } from "../../lib/openapi-responses";
 import { requireSignature } from "../../middleware/auth";
 import { ConsentPageSchema } from "../../schemas/client-queries";
 import { ConsentPageQuerySchema } from "../../schemas/pagination";
 
 /** Contract of getConsents (SPEC §4.12): the caller's consents, any signed role. */
 
-const security: Record<string, string[]>[] = [{ xSignatureCookie: [] }, { xSignatureHeader: [] }];
+const security = X_SIGNATURE_SECURITY;
 const { 400: badRequest, 403: forbidden, 429: limited, 503: unavailable } = PROBLEM_RESPONSES;
 
 export const getConsentsRoute = createRoute({

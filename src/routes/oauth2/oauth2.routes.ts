@@ -1,5 +1,12 @@
 import { createRoute } from "@hono/zod-openapi";
-import { jsonResponse, PROBLEM_RESPONSES, ProblemSchema } from "../../lib/openapi-responses";
+import {
+  describedProblem,
+  jsonRequest,
+  jsonResponse,
+  PROBLEM_RESPONSES,
+  SERVICE_SECURITY,
+  X_SIGNATURE_SECURITY,
+} from "../../lib/openapi-responses";
 import { requireSignature } from "../../middleware/auth";
 import { jsonBody } from "../../middleware/json-body";
 import { requireServiceToken } from "../../middleware/service-auth";
@@ -21,13 +28,8 @@ import {
  */
 
 const serviceTags = ["Authorization server"];
-const serviceSecurity: Record<string, string[]>[] = [{ serviceBearer: [] }];
-const userSecurity: Record<string, string[]>[] = [{ xSignatureCookie: [] }, { xSignatureHeader: [] }];
-const jsonRequest = <T>(schema: T) => ({ content: { "application/json": { schema } }, required: true });
-const problem = (description: string) => ({
-  description,
-  content: { "application/problem+json": { schema: ProblemSchema } },
-});
+const serviceSecurity = SERVICE_SECURITY;
+const userSecurity = X_SIGNATURE_SECURITY;
 const {
   400: badRequest,
   403: forbidden,
@@ -37,7 +39,8 @@ const {
   429: limited,
   503: unavailable,
 } = PROBLEM_RESPONSES;
-const noServiceToken = problem(
+const noServiceToken = describedProblem(
+  401,
   "Missing or invalid service token, or an x-signature sent to a service route; carries `WWW-Authenticate: Bearer`.",
 );
 
@@ -54,10 +57,11 @@ export const authenticateClientRoute = createRoute({
   responses: {
     200: jsonResponse(AuthenticatedClientSchema, "The secret is right; what the authorization server needs."),
     400: badRequest,
-    401: problem(
+    401: describedProblem(
+      401,
       "Service token missing or invalid (with `WWW-Authenticate: Bearer`), or `invalid_client`: unknown client or wrong secret (type `#invalid-client`, same answer for both).",
     ),
-    403: problem("The secret is right but the client is disabled."),
+    403: describedProblem(403, "The secret is right but the client is disabled."),
     413: tooLarge,
     415: wrongType,
     429: limited,
@@ -76,9 +80,9 @@ export const recordConsentRoute = createRoute({
   request: { body: jsonRequest(RecordConsentRequestSchema) },
   responses: {
     200: jsonResponse(ConsentRecordSchema, "The consent as recorded."),
-    400: problem("Failed validation, or scopes the client was not granted (`ErrorInvalidScope`)."),
+    400: describedProblem(400, "Failed validation, or scopes the client was not granted (`ErrorInvalidScope`)."),
     401: noServiceToken,
-    403: problem("The client is disabled."),
+    403: describedProblem(403, "The client is disabled."),
     404: notFound,
     413: tooLarge,
     415: wrongType,
@@ -107,7 +111,7 @@ export const tokenStatusRoute = createRoute({
     413: tooLarge,
     415: wrongType,
     429: limited,
-    503: problem("The revocation list (KV) or the database could not be read; no guess is made."),
+    503: describedProblem(503, "The revocation list (KV) or the database could not be read; no guess is made."),
   },
 });
 

@@ -1,11 +1,11 @@
 import { createRoute } from "@hono/zod-openapi";
-import { jsonResponse, PROBLEM_RESPONSES } from "../../lib/openapi-responses";
+import { jsonResponse, PROBLEM_RESPONSES, X_SIGNATURE_SECURITY } from "../../lib/openapi-responses";
 import { requireSignature } from "../../middleware/auth";
 import { ScopeListSchema } from "../../schemas/client-queries";
 
 /** Contract of getScopes (SPEC §4.13): any signed role. */
 
-const security: Record<string, string[]>[] = [{ xSignatureCookie: [] }, { xSignatureHeader: [] }];
+const security = X_SIGNATURE_SECURITY;
 const { 403: forbidden, 429: limited, 503: unavailable } = PROBLEM_RESPONSES;
 
 export const getScopesRoute = createRoute({
