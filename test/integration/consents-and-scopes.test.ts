@@ -5,6 +5,7 @@ import { call, createClientAs } from "../helpers/api";
 import { appFetcher } from "../helpers/app";
 import { faultyD1 } from "../helpers/faults";
 import { type ConsentPageBody, walkConsentPages } from "../helpers/paging";
+import { LISTED_SCOPES } from "../helpers/scopes";
 import { type Caller, newCaller, signFor } from "../helpers/signature";
 
 // GET /clients/consents (SPEC §4.12) and GET /scopes (SPEC §4.13).
@@ -24,17 +25,7 @@ async function consentPage(caller: Caller, query = "limit=50"): Promise<ConsentP
 }
 
 describe("getScopes", () => {
-  const expected = [
-    { name: "openid", group: "openid", type: "openid" },
-    { name: "accounts.self:read", group: "profiles", type: "read" },
-    { name: "accounts.self:write", group: "profiles", type: "write" },
-    { name: "accounts:read", group: "accounts", type: "read" },
-    { name: "accounts:write", group: "accounts", type: "write" },
-    { name: "files:read", group: "files", type: "read" },
-    { name: "files:write", group: "files", type: "write" },
-    { name: "rooms:read", group: "rooms", type: "read" },
-    { name: "rooms:write", group: "rooms", type: "write" },
-  ];
+  const expected = LISTED_SCOPES;
 
   it.for(["ADMIN", "USER", "GUEST"] as const)(
     "lists the seeded scopes, openid first, to a %s",

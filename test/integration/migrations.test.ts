@@ -2,6 +2,7 @@ import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, it } from "vitest";
 import { createClientAs } from "../helpers/api";
+import { SEEDED_SCOPES } from "../helpers/scopes";
 import { newCaller } from "../helpers/signature";
 import {
   auditEventsFor,
@@ -18,18 +19,6 @@ import {
 // DROP TABLE, which on D1 fires ON DELETE CASCADE; the last test would catch such a migration.
 //
 // Storage is isolated per test file, so the last test may drop and rebuild this file's database.
-
-const SEEDED_SCOPES = [
-  { name: "accounts.self:read", group: "profiles", type: "read" },
-  { name: "accounts.self:write", group: "profiles", type: "write" },
-  { name: "accounts:read", group: "accounts", type: "read" },
-  { name: "accounts:write", group: "accounts", type: "write" },
-  { name: "files:read", group: "files", type: "read" },
-  { name: "files:write", group: "files", type: "write" },
-  { name: "openid", group: "openid", type: "openid" },
-  { name: "rooms:read", group: "rooms", type: "read" },
-  { name: "rooms:write", group: "rooms", type: "write" },
-];
 
 /** Index name → its columns in order, read back from SQLite. */
 async function indexColumns(name: string): Promise<string[]> {
