@@ -1,3 +1,4 @@
+import { GUID_PATTERN } from "../lib/ids";
 import { signatureVerificationKey } from "./machine-key";
 import { type Principal, roleFromFlags } from "./principal";
 
@@ -7,7 +8,6 @@ export const MAX_SIGNATURE_LENGTH = 8 * 1024;
 export const CLOCK_SKEW_SECONDS = 60;
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
-const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 /** Why a token was refused; logged, never shown to the caller beyond "invalid signature". */
 export type SignatureRejection =
@@ -118,7 +118,7 @@ export function principalFromClaims(claims: Record<string, unknown>): Principal 
   const isAdmin = readFlag(claims.is_admin);
   const isGuest = readFlag(claims.is_guest);
   const isPublic = readFlag(claims.is_public);
-  if (!userId || !GUID.test(userId) || !userName || !userEmail || !tenantUrl || tenantId === undefined)
+  if (!userId || !GUID_PATTERN.test(userId) || !userName || !userEmail || !tenantUrl || tenantId === undefined)
     return undefined;
   if (isAdmin === undefined || isGuest === undefined || isPublic === undefined) return undefined;
   return {

@@ -1,9 +1,9 @@
 import { z } from "@hono/zod-openapi";
+import { GUID_PATTERN } from "../lib/ids";
 import { addRuleIssue, uniqueInOrder } from "./validation";
 
 /** Wire formats of the authorization server's routes (/api/2.0/oauth2/*, docs/token-lifecycle.md). */
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Far enough for any real token (year 9999), small enough to stay an exact integer everywhere. */
 const MAX_EPOCH_SECONDS = 253_402_300_799;
 
@@ -12,7 +12,7 @@ const guidField = (label: string, example: string) =>
     .string()
     .superRefine((value, ctx) => {
       if (value.trim() === "") addRuleIssue(ctx, "EmptyFieldError", `${label} is required`);
-      else if (!UUID.test(value)) addRuleIssue(ctx, "ErrorPattern", `${label} must be a GUID`);
+      else if (!GUID_PATTERN.test(value)) addRuleIssue(ctx, "ErrorPattern", `${label} must be a GUID`);
     })
     // Ids are compared and used in KV keys in lower case, as the x-signature's user_id is.
     .transform((value) => value.toLowerCase())

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { GUID_PATTERN } from "../lib/ids";
 import { addRuleIssue } from "./validation";
 
 /**
@@ -13,7 +14,6 @@ export const MAX_PAGE_LIMIT = 50;
 export const DEFAULT_CLIENT_PAGE_LIMIT = 30;
 
 const DECIMAL = /^[0-9]+$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /**
  * ISO-8601 date-time with an explicit zone. At most millisecond precision: the store keeps whole
  * milliseconds, and a finer cursor cannot be placed exactly between two of them.
@@ -58,7 +58,8 @@ const cursorTimeField = (field: string) =>
 const cursorClientIdField = z
   .string()
   .superRefine((value, ctx) => {
-    if (!UUID.test(value)) addRuleIssue(ctx, "ErrorPattern", "last_client_id must be a client id (UUID)");
+    if (!GUID_PATTERN.test(value))
+      addRuleIssue(ctx, "ErrorPattern", "last_client_id must be a client id (GUID_PATTERN)");
   })
   .transform((value) => value.toLowerCase())
   .optional()

@@ -2,6 +2,7 @@ import { type AnyColumn, and, desc, eq, lt, type SQL, sql } from "drizzle-orm";
 import type { Principal } from "../auth/principal";
 import type { Database } from "../db/client";
 import { type ClientRow, type ConsentRow, clients, consents, scopes } from "../db/schema";
+import { GUID_PATTERN } from "../lib/ids";
 import { clientNotFound } from "../lib/problem";
 import type {
   ClientInfoPage,
@@ -21,7 +22,6 @@ import { guardD1 } from "./storage-errors";
  * tie-breaker; each query is an index range scan (see docs/pagination.md for the query plans).
  */
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 /** Renders a stored client in DocSpace's ClientInfoResponse shape (what a consent screen shows). */
@@ -69,7 +69,7 @@ export async function getClientInfo(db: Database, principal: Principal, clientId
  * it before anyone is signed in. It exposes nothing ClientInfoResponse does not already publish.
  */
 export async function getPublicClientInfo(db: Database, clientId: string): Promise<ClientInfoResponse> {
-  if (!UUID.test(clientId)) throw clientNotFound();
+  if (!GUID_PATTERN.test(clientId)) throw clientNotFound();
   const row = await guardD1(db.select().from(clients).where(eq(clients.clientId, clientId.toLowerCase())).get());
   if (!row) throw clientNotFound();
   return toClientInfoResponse(row);

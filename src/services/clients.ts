@@ -2,6 +2,7 @@ import { and, asc, eq } from "drizzle-orm";
 import { canManageClient, type Principal } from "../auth/principal";
 import type { Database } from "../db/client";
 import { type ClientRow, clientSecrets, clients, consents, scopes } from "../db/schema";
+import { GUID_PATTERN } from "../lib/ids";
 import { clientNotFound, forbidden, validationFailed } from "../lib/problem";
 import {
   clientRevocationKey,
@@ -35,8 +36,6 @@ export type ClientServiceDeps = {
   revocationTtlSeconds: number;
   audit: AuditContext;
 };
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Renders a stored client in DocSpace's ClientResponse shape; `secret` only on create. */
 export function toClientResponse(row: ClientRow, secret?: string): ClientResponse {
@@ -76,7 +75,7 @@ export function assertMayManageClients(principal: Principal): void {
  */
 export async function findManageableClient(db: Database, principal: Principal, clientId: string): Promise<ClientRow> {
   assertMayManageClients(principal);
-  if (!UUID.test(clientId)) throw clientNotFound();
+  if (!GUID_PATTERN.test(clientId)) throw clientNotFound();
   const row = await guardD1(db.select().from(clients).where(eq(clients.clientId, clientId.toLowerCase())).get());
   if (!row || !canManageClient(principal, row)) throw clientNotFound();
   return row;
@@ -320,7 +319,7 @@ export async function changeActivation(
  * and no revocation entry is written for a client that does not exist.
  */
 export async function revokeConsent(deps: ClientServiceDeps, principal: Principal, clientId: string): Promise<void> {
-  if (!UUID.test(clientId)) throw clientNotFound();
+  if (!GUID_PATTERN.test(clientId)) throw clientNotFound();
   const id = clientId.toLowerCase();
   const { db } = deps;
   const exists = await guardD1(db.select({ id: clients.clientId }).from(clients).where(eq(clients.clientId, id)).get());

@@ -2,6 +2,7 @@ import { eq, sql } from "drizzle-orm";
 import type { Principal } from "../auth/principal";
 import type { Database } from "../db/client";
 import { type ClientRow, clientSecrets, clients, consents } from "../db/schema";
+import { GUID_PATTERN } from "../lib/ids";
 import { clientNotFound, HttpProblem, PROBLEM_TYPES, unavailable, validationFailed } from "../lib/problem";
 import { clientRevocationKey, consentRevocationKey, readRevocation, writeRevocations } from "../revocation/revocations";
 import type {
@@ -30,8 +31,6 @@ export type LifecycleDeps = {
   now: number;
   pepper: string;
 };
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const invalidClient = (): HttpProblem =>
   new HttpProblem({
@@ -65,7 +64,7 @@ export async function authenticateClient(deps: LifecycleDeps, clientId: string, 
   const { db } = deps;
   let client: ClientRow | undefined;
   let stored: { id: number; hash: string; expiresOn: number | null }[] = [];
-  if (UUID.test(clientId)) {
+  if (GUID_PATTERN.test(clientId)) {
     const id = clientId.toLowerCase();
     // One round trip for the client and its secrets.
     const [rows, secrets] = await guardD1(
