@@ -33,6 +33,10 @@ export default defineConfig(async () => {
         },
       }),
     ],
+    // The same module alias as wrangler.toml's `[alias]`: tests run the zod namespace that deploys.
+    resolve: {
+      alias: [{ find: /^zod$/, replacement: path.join(__dirname, "src/lib/zod-without-locales.ts") }],
+    },
     test: {
       include: ["test/**/*.test.ts"],
       setupFiles: ["./test/setup/apply-migrations.ts"],

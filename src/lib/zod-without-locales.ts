@@ -1,0 +1,20 @@
+/**
+ * zod's classic API without its message locales, for the Worker bundle only (wrangler.toml `[alias]`
+ * points the bare `zod` import here; TypeScript, tests and tools still see the real package).
+ *
+ * `@hono/zod-openapi` passes the whole `z` namespace to `extendZodWithOpenApi(z)`, so the bundler must
+ * keep every export of that namespace, including `z.locales`: ~45 languages, ~260 KiB of the minified
+ * script that the gateway never uses (its messages are its own, and zod registers English by importing
+ * `locales/en.js` directly). A local export shadows the same name from `export *`, so this namespace
+ * is zod's minus the locales (in `z` and in `z.core`), and start-up compiles ~40 % less code (BENCHMARKS.md).
+ */
+export * from "zod/v4";
+
+import * as core from "./zod-core-without-locales";
+import * as z from "./zod-without-locales";
+
+/** Deliberately empty: `z.locales.xx()` is not available in the Worker bundle. */
+export const locales = {};
+
+/** `z.core` re-exports the locales as well; it gets the same treatment. */
+export { core, z, z as default };
