@@ -41,21 +41,22 @@ export function extractSignature(headers: Headers): string | undefined {
   return headers.get("x-signature") ?? undefined;
 }
 
-function encodeBase64UrlBytes(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
+const BASE64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/** Bits of the last character that carry no data, by segment length mod 4 (RFC 4648 §3.5). */
+const UNUSED_LAST_BITS: Record<number, number> = { 2: 0b1111, 3: 0b11 };
 
 function decodeBase64Url(segment: string): Uint8Array | undefined {
-  if (!BASE64URL.test(segment) || segment.length % 4 === 1) return undefined;
-  const base64 = segment.replace(/-/g, "+").replace(/_/g, "/");
+  const rest = segment.length % 4;
+  if (!BASE64URL.test(segment) || rest === 1) return undefined;
+  // Canonical encoding only: the last character's unused bits must be zero, or several different
+  // MAC strings would verify as the same signature.
+  const unused = UNUSED_LAST_BITS[rest] ?? 0;
+  if ((BASE64URL_ALPHABET.indexOf(segment.charAt(segment.length - 1)) & unused) !== 0) return undefined;
   try {
-    const binary = atob(base64 + "=".repeat((4 - (base64.length % 4)) % 4));
-    const bytes = Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
-    // Canonical encoding only (RFC 4648 §3.5): the last character's unused bits must be zero,
-    // or four different MAC strings would verify as the same signature.
-    if (encodeBase64UrlBytes(bytes) !== segment) return undefined;
+    const binary = atob(segment.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - rest) % 4));
+    const bytes = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
     return bytes;
   } catch {
     return undefined;
