@@ -120,7 +120,13 @@ async function storageFloor(name: string, request: Request, env: Env): Promise<R
       return json(updated?.results.length ? {} : null);
     }
     case "regenerate": {
-      await db.prepare("SELECT * FROM clients WHERE client_id = ?").bind(id).first();
+      // The client with its secrets' state, in one statement (src/services/secret-rotation.ts, rotationStateColumns).
+      await db
+        .prepare(
+          "SELECT *, (SELECT id FROM client_secrets WHERE client_secrets.client_id = clients.client_id AND expires_on IS NULL), (SELECT COUNT(*) FROM client_secrets WHERE client_secrets.client_id = clients.client_id AND expires_on > ?), (SELECT MIN(expires_on) FROM client_secrets WHERE client_secrets.client_id = clients.client_id AND expires_on > ?) FROM clients WHERE client_id = ?",
+        )
+        .bind(now, now, id)
+        .first();
       await db.batch([
         db
           .prepare("DELETE FROM client_secrets WHERE client_id = ? AND expires_on IS NOT NULL AND expires_on <= ?")

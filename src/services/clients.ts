@@ -1,4 +1,4 @@
-import { and, asc, eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { canManageClient, type Principal } from "../auth/principal";
 import type { Database } from "../db/client";
 import { type ClientRow, clientSecrets, clients, consents, scopes } from "../db/schema";
@@ -18,8 +18,9 @@ import {
   concurrentRotation,
   isMissingClient,
   isSecretConflict,
-  livePreviousCount,
   MAX_PREVIOUS_SECRETS,
+  type RotationState,
+  rotationStateColumns,
   rotationStatements,
   tooManyPreviousSecrets,
 } from "./secret-rotation";
@@ -74,10 +75,35 @@ export function assertMayManageClients(principal: Principal): void {
  * exist, belongs to another user or another tenant, or the id is malformed (no existence leak).
  */
 export async function findManageableClient(db: Database, principal: Principal, clientId: string): Promise<ClientRow> {
+  const id = manageableClientId(principal, clientId);
+  const row = await guardD1(db.select().from(clients).where(eq(clients.clientId, id)).get());
+  if (!row || !canManageClient(principal, row)) throw clientNotFound();
+  return row;
+}
+
+/** The lookup key of a client the caller may try to manage; refuses GUEST (403) and a malformed id (404). */
+function manageableClientId(principal: Principal, clientId: string): string {
   assertMayManageClients(principal);
   if (!GUID_PATTERN.test(clientId)) throw clientNotFound();
-  const row = await guardD1(db.select().from(clients).where(eq(clients.clientId, clientId.toLowerCase())).get());
-  if (!row || !canManageClient(principal, row)) throw clientNotFound();
+  return clientId.toLowerCase();
+}
+
+/** As `findManageableClient`, with the state of the client's secrets read in the same statement. */
+async function findClientForRotation(
+  db: Database,
+  principal: Principal,
+  clientId: string,
+  now: number,
+): Promise<{ client: ClientRow } & RotationState> {
+  const id = manageableClientId(principal, clientId);
+  const row = await guardD1(
+    db
+      .select({ client: clients, ...rotationStateColumns(now) })
+      .from(clients)
+      .where(eq(clients.clientId, id))
+      .get(),
+  );
+  if (!row || !canManageClient(principal, row.client)) throw clientNotFound();
   return row;
 }
 
@@ -243,27 +269,20 @@ export async function regenerateSecret(
   clientId: string,
   gracePeriodSeconds = 0,
 ): Promise<{ secret: string; previousSecretExpiresAt: number | null }> {
-  const client = await findManageableClient(deps.db, principal, clientId);
   const { db } = deps;
-  const readSecrets = () =>
-    guardD1(
-      db
-        .select({ id: clientSecrets.id, hash: clientSecrets.hash, expiresOn: clientSecrets.expiresOn })
-        .from(clientSecrets)
-        .where(eq(clientSecrets.clientId, client.clientId))
-        .orderBy(asc(clientSecrets.expiresOn))
-        .all(),
-    );
-  const stored = await readSecrets();
-  if (gracePeriodSeconds > 0 && livePreviousCount(stored, deps.now) >= MAX_PREVIOUS_SECRETS) {
-    throw tooManyPreviousSecrets(stored.find((s) => (s.expiresOn ?? 0) > deps.now)?.expiresOn ?? null);
-  }
-  const currentId = stored.find((s) => s.expiresOn === null)?.id;
+  const graceful = gracePeriodSeconds > 0;
+  const { client, currentSecretId, livePrevious, earliestLiveExpiry } = await findClientForRotation(
+    db,
+    principal,
+    clientId,
+    deps.now,
+  );
+  if (graceful && livePrevious >= MAX_PREVIOUS_SECRETS) throw tooManyPreviousSecrets(earliestLiveExpiry);
   const secret = generateClientSecret();
   const hash = await hashClientSecret(secret, deps.pepper);
   try {
     await db.batch([
-      ...rotationStatements(db, client.clientId, hash, deps.now, gracePeriodSeconds, currentId),
+      ...rotationStatements(db, client.clientId, hash, deps.now, gracePeriodSeconds, currentSecretId ?? undefined),
       db
         .update(clients)
         .set({ modifiedOn: deps.now, modifiedBy: principal.userId })
@@ -275,11 +294,9 @@ export async function regenerateSecret(
     if (isMissingClient(error)) throw clientNotFound();
     if (isSecretConflict(error)) {
       // Either a concurrent rotation retired the secret we read, or (with a grace period) it filled
-      // the last previous-secret slot. Either way nothing was changed.
-      const now = await readSecrets();
-      if (gracePeriodSeconds > 0 && livePreviousCount(now, deps.now) >= MAX_PREVIOUS_SECRETS) {
-        throw tooManyPreviousSecrets(null);
-      }
+      // the last previous-secret slot. Either way nothing was changed; a fresh read tells which.
+      const now = await findClientForRotation(db, principal, clientId, deps.now);
+      if (graceful && now.livePrevious >= MAX_PREVIOUS_SECRETS) throw tooManyPreviousSecrets(now.earliestLiveExpiry);
       throw concurrentRotation();
     }
     return guardD1(Promise.reject(error));

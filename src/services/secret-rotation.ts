@@ -1,6 +1,6 @@
 import { and, eq, isNotNull, isNull, lte, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
-import { clientSecrets } from "../db/schema";
+import { clientSecrets, clients } from "../db/schema";
 import { HttpProblem, PROBLEM_TYPES } from "../lib/problem";
 import { hashClientSecret, SECRET_HASH_VERSION, timingSafeEqualStrings } from "./secrets";
 
@@ -23,9 +23,31 @@ export function isLiveSecret(secret: StoredSecret, now: number): boolean {
   return secret.expiresOn === null || secret.expiresOn > now;
 }
 
-/** The number of previous secrets still inside their grace period at `now`. */
-export function livePreviousCount(secrets: StoredSecret[], now: number): number {
-  return secrets.filter((s) => s.expiresOn !== null && s.expiresOn > now).length;
+/** What a rotation needs to know of a client's secrets at `now`. */
+export type RotationState = {
+  /** The id of the current secret's row (there is exactly one; `null` only if that invariant broke). */
+  currentSecretId: number | null;
+  /** Previous secrets still inside their grace period. */
+  livePrevious: number;
+  /** When the first of those expires (ms), or `null` when there is none. */
+  earliestLiveExpiry: number | null;
+};
+
+/**
+ * The columns of `RotationState` as correlated subqueries on `clients`, so that a rotation reads
+ * its client and the client's secrets in one statement (one D1 round trip, like a plain lookup).
+ */
+export function rotationStateColumns(now: number) {
+  const ofClient = sql`${clientSecrets.clientId} = ${clients.clientId}`;
+  return {
+    currentSecretId: sql<
+      number | null
+    >`(SELECT ${clientSecrets.id} FROM ${clientSecrets} WHERE ${ofClient} AND ${clientSecrets.expiresOn} IS NULL)`,
+    livePrevious: sql<number>`(SELECT COUNT(*) FROM ${clientSecrets} WHERE ${ofClient} AND ${clientSecrets.expiresOn} > ${now})`,
+    earliestLiveExpiry: sql<
+      number | null
+    >`(SELECT MIN(${clientSecrets.expiresOn}) FROM ${clientSecrets} WHERE ${ofClient} AND ${clientSecrets.expiresOn} > ${now})`,
+  };
 }
 
 /**
