@@ -5,6 +5,8 @@ declare module "autocannon" {
     method?: string;
     headers?: Record<string, string>;
     body?: string;
+    /** Per-request overrides; `setupRequest` may rewrite a request (its path, say) before it is sent. */
+    requests?: { setupRequest?: <R extends { path?: string }>(request: R) => R }[];
     connections?: number;
     duration?: number;
     timeout?: number;

@@ -11,9 +11,11 @@ export type RequestShape = {
   path: string;
   headers?: Record<string, string>;
   body?: string;
+  /** When set, the requests take these paths in turn instead of `path` (which is still the probe's). */
+  pathPool?: readonly string[];
 };
 
-export type LoadOptions = { connections: number; durationSeconds: number; warmupSeconds: number };
+export type LoadOptions = { connections: number; durationSeconds: number; warmupSeconds: number; rounds: number };
 
 /** What one measured run produced. Latencies in milliseconds; CPU in milliseconds per request. */
 export type LoadResult = {
@@ -26,6 +28,8 @@ export type LoadResult = {
   errors: number;
   rateLimited: number;
   cpuMsPerRequest: number | null;
+  /** Requests per second of each measured round, when the scenario ran in several (see `combineRounds`). */
+  roundsRps?: number[];
 };
 
 const CLOCK_TICKS_PER_SECOND = 100;
@@ -54,12 +58,22 @@ export function findWorkerdPid(parentPid: number = process.pid): number | undefi
   return undefined;
 }
 
+/** An autocannon `setupRequest` that hands out the pool's paths round-robin. */
+function nextPathOf(pool: readonly string[]) {
+  let next = 0;
+  return <R extends { path?: string }>(request: R): R => {
+    request.path = pool[next++ % pool.length];
+    return request;
+  };
+}
+
 function fire(baseUrl: string, shape: RequestShape, connections: number, seconds: number) {
   return autocannon({
     url: `${baseUrl}${shape.path}`,
     method: shape.method,
     headers: shape.headers,
     body: shape.body,
+    ...(shape.pathPool ? { requests: [{ setupRequest: nextPathOf(shape.pathPool) }] } : {}),
     connections,
     duration: seconds,
     timeout: 10,
@@ -76,17 +90,23 @@ export async function probe(baseUrl: string, shape: RequestShape): Promise<{ sta
   return { status: response.status, body: (await response.text()).slice(0, 400) };
 }
 
+/** Called right before and right after the measured part (the `--profile` run starts and stops V8's profiler). */
+export type MeasureHooks = { before(): Promise<void>; after(): Promise<void> };
+
 /** Warms up, then measures for a fixed duration; CPU is sampled only around the measured part. */
 export async function runLoad(
   baseUrl: string,
   shape: RequestShape,
   options: LoadOptions,
   workerdPid: number | undefined,
+  hooks?: MeasureHooks,
 ): Promise<LoadResult> {
   if (options.warmupSeconds > 0) await fire(baseUrl, shape, options.connections, options.warmupSeconds);
+  await hooks?.before();
   const cpuBefore = workerdPid === undefined ? undefined : processCpuTicks(workerdPid);
   const result = await fire(baseUrl, shape, options.connections, options.durationSeconds);
   const cpuAfter = workerdPid === undefined ? undefined : processCpuTicks(workerdPid);
+  await hooks?.after();
 
   const statusCounts: Record<string, number> = {};
   for (const [code, stat] of Object.entries(result.statusCodeStats)) statusCounts[code] = stat.count;
@@ -106,5 +126,43 @@ export async function runLoad(
     errors: non2xxOther + result.errors, // autocannon counts timeouts among errors
     rateLimited,
     cpuMsPerRequest: cpuMs === null || requests === 0 ? null : cpuMs / requests,
+  };
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+};
+
+/**
+ * One result from the rounds of a scenario. Rounds interleave every scenario (floor, endpoint,
+ * floor, endpoint, …), so a drift of the machine during the run (a WAL checkpoint, another process)
+ * lands on both sides of a comparison instead of on whichever ran at that moment. Totals (requests,
+ * time, CPU, status counts) add up; p50 and p99 are the median of the rounds' values.
+ */
+export function combineRounds(rounds: LoadResult[]): LoadResult {
+  const requests = rounds.reduce((n, r) => n + r.requests, 0);
+  const seconds = rounds.reduce((n, r) => n + r.seconds, 0);
+  const statusCounts: Record<string, number> = {};
+  for (const r of rounds)
+    for (const [code, n] of Object.entries(r.statusCounts)) statusCounts[code] = (statusCounts[code] ?? 0) + n;
+  const cpu = rounds.every((r) => r.cpuMsPerRequest !== null)
+    ? rounds.reduce((ms, r) => ms + (r.cpuMsPerRequest ?? 0) * r.requests, 0)
+    : null;
+  return {
+    requests,
+    seconds,
+    rps: seconds === 0 ? 0 : requests / seconds,
+    latencyMs: {
+      mean: requests === 0 ? 0 : rounds.reduce((ms, r) => ms + r.latencyMs.mean * r.requests, 0) / requests,
+      p50: median(rounds.map((r) => r.latencyMs.p50)),
+      p99: median(rounds.map((r) => r.latencyMs.p99)),
+    },
+    statusCounts,
+    errors: rounds.reduce((n, r) => n + r.errors, 0),
+    rateLimited: rounds.reduce((n, r) => n + r.rateLimited, 0),
+    cpuMsPerRequest: cpu === null || requests === 0 ? null : cpu / requests,
+    roundsRps: rounds.map((r) => Math.round(r.rps)),
   };
 }

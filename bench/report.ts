@@ -150,7 +150,7 @@ export function renderMarkdown(record: BenchRecord): string {
     `Run of ${record.date} — \`${record.command}\``,
     "",
     `Machine: ${m.cpuModel} (${m.cores} cores), ${m.memoryGiB} GiB, ${m.os}; Node ${m.node}; load average at start ${m.loadAverageStart}, at end ${m.loadAverageEnd}.`,
-    `Load: ${record.options.connections} connections, ${record.options.warmupSeconds} s warm-up then ${record.options.durationSeconds} s measured per scenario (autocannon, loopback, Miniflare/workerd with local D1, KV and Durable Object storage).`,
+    `Load: ${record.options.connections} connections; ${record.options.rounds ?? 1} round(s), each scenario once per round in table order (every floor right before its endpoint), ${record.options.warmupSeconds} s warm-up then ${record.options.durationSeconds} s measured per scenario per round; figures are the rounds' totals, p50/p99 the median of the rounds (autocannon, loopback, Miniflare/workerd with local D1, KV and Durable Object storage).`,
     "",
     "| scenario | req/s | × no-op | p50 ms | p99 ms | CPU ms/req | CPU × no-op | vs floor / without limiter | CPU Δ ms | errors | 429 |",
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -184,10 +184,14 @@ export function renderMarkdown(record: BenchRecord): string {
       1,
     )} KiB gzipped (${fmt(record.bundle.gzipBytes / 1000, 1)} KB). Largest inputs: ${top}.`,
     record.startup
-      ? `Start-up CPU (\`wrangler check startup\`, active time, median of ${record.startup.runsMs.length}): ${fmt(
+      ? `Start-up CPU (\`wrangler check startup\`, active time, ${record.startup.runsMs.length} runs): median ${fmt(
           record.startup.activeMs,
           1,
-        )} ms (runs: ${record.startup.runsMs.join(", ")} ms).`
+        )} ms, mean ${fmt(record.startup.meanMs, 1)} ms (runs: ${record.startup.runsMs.join(", ")} ms). ` +
+          `Control, a one-line worker measured between them: median ${fmt(record.startup.control.activeMs, 1)} ms, mean ${fmt(
+            record.startup.control.meanMs,
+            1,
+          )} ms (runs: ${record.startup.control.runsMs.join(", ")} ms).`
       : "Start-up CPU: not measured in this run.",
     "",
     "| target | goal | this run | met |",

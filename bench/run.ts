@@ -1,8 +1,8 @@
 // `npm run bench` (issue 6): build the worker as it deploys, serve the bench build under Miniflare on a
 // loopback port with local D1/KV/DO storage in a temp dir, seed it, drive every scenario with
 // autocannon and write bench/results/<date>.json and the table in BENCHMARKS.md.
-//   npm run bench -- [--duration S] [--warmup S] [--connections N] [--only REGEX] [--startup-runs N]
-//                    [--no-startup] [--no-write]
+//   npm run bench -- [--duration S] [--warmup S] [--rounds N] [--connections N] [--only REGEX] [--startup-runs N]
+//                    [--no-startup] [--no-write] [--profile]
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -12,7 +12,8 @@ import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangle
 import { deriveSignatureKeyBytes } from "../src/auth/machine-key.ts";
 import { signJws } from "../src/auth/sign-token.ts";
 import { buildWorker, measureStartup, type StartupInfo } from "./build.ts";
-import { findWorkerdPid, probe, runLoad } from "./load.ts";
+import { combineRounds, findWorkerdPid, type LoadResult, type MeasureHooks, probe, runLoad } from "./load.ts";
+import { formatSummary, Inspector, moduleLineMap, type ProfileSummary, summariseProfile } from "./profile.ts";
 import {
   addRatios,
   type BenchRecord,
@@ -22,25 +23,32 @@ import {
   scaleRatios,
   updateBenchmarksMd,
 } from "./report.ts";
-import { buildScenarios } from "./scenarios.ts";
+import { buildScenarios, type Scenario } from "./scenarios.ts";
 import { applyMigrations, BENCH_USERS, cursorAt, seedBenchData, TENANT_SIZES } from "./seed.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const MACHINE_KEY = "1123askdasjklasbnd";
 const SERVICE_TOKEN = "bench-service-token-0123456789abcdef";
+/** Loopback port of workerd's inspector in a `--profile` run. */
+const INSPECTOR_PORT = 9329;
 
 const { values: args } = parseArgs({
   options: {
-    duration: { type: "string", default: "10" },
-    warmup: { type: "string", default: "3" },
+    duration: { type: "string", default: "5" },
+    warmup: { type: "string", default: "2" },
+    // Every scenario runs once per round, in order, so each floor/endpoint pair is measured `rounds` times, interleaved.
+    rounds: { type: "string", default: "3" },
     connections: { type: "string", default: "10" },
     only: { type: "string" },
-    "startup-runs": { type: "string", default: "3" },
+    "startup-runs": { type: "string", default: "15" },
     "no-startup": { type: "boolean", default: false },
     "no-write": { type: "boolean", default: false },
+    // A V8 CPU profile of each measured run (bench/profile.ts); implies --no-write, since profiling slows the worker.
+    profile: { type: "boolean", default: false },
   },
 });
 const options = {
+  rounds: args.profile ? 1 : Number(args.rounds),
   durationSeconds: Number(args.duration),
   warmupSeconds: Number(args.warmup),
   connections: Number(args.connections),
@@ -54,6 +62,7 @@ type ConfigShape = {
   compatibility_date?: string;
   compatibility_flags: string[];
   minify?: boolean;
+  alias?: Record<string, string>;
   d1_databases: { binding: string; database_id?: string; migrations_dir?: string }[];
   kv_namespaces: { binding: string; id?: string }[];
   durable_objects: { bindings: { name: string; class_name: string }[] };
@@ -61,7 +70,7 @@ type ConfigShape = {
   vars: Record<string, unknown>;
 };
 
-/** The bench config must carry the same bindings and migrations as the deployed one. */
+/** The bench config must carry the same bindings, migrations and module aliases as the deployed one. */
 function assertSameBindings(): void {
   const read = (config: string) => unstable_readConfig({ config: path.join(ROOT, config) }) as unknown as ConfigShape;
   const prod = read("wrangler.toml");
@@ -77,6 +86,10 @@ function assertSameBindings(): void {
       do: c.durable_objects.bindings.map((b) => [b.name, b.class_name]),
       migrations: c.migrations,
       compatibility: [c.compatibility_date, c.compatibility_flags, c.minify],
+      alias: Object.entries(c.alias ?? {}).map(([name, to]) => [
+        name,
+        path.resolve(path.dirname(c.configPath ?? ""), to),
+      ]),
       vars: Object.keys(c.vars).sort(),
     });
   if (shape(prod) !== shape(bench)) {
@@ -129,7 +142,10 @@ async function main(): Promise<void> {
 
   log("building the production worker and the bench worker (wrangler deploy --dry-run)…");
   const bundle = buildWorker(ROOT, "wrangler.toml", path.join(tmp, "prod"));
-  const benchBundle = buildWorker(ROOT, "bench/wrangler.bench.toml", path.join(tmp, "bench"));
+  const profiling = args.profile;
+  const benchBundle = profiling
+    ? buildWorker(ROOT, "bench/wrangler.bench.toml", path.join(tmp, "bench-profile"), false)
+    : buildWorker(ROOT, "bench/wrangler.bench.toml", path.join(tmp, "bench"));
   let startup: StartupInfo | null = null;
   if (!args["no-startup"]) {
     log("measuring start-up CPU (wrangler check startup)…");
@@ -146,6 +162,7 @@ async function main(): Promise<void> {
     convertV4MiniflareOptions({
       host: "127.0.0.1",
       port: 0,
+      ...(profiling ? { inspectorPort: INSPECTOR_PORT } : {}),
       resourcePersistencePath: persist,
       // Access logs would otherwise be printed by this process; in production they go to Workers Logs.
       handleStructuredLogs: () => {},
@@ -154,6 +171,7 @@ async function main(): Promise<void> {
           ...workerOptions,
           name: "bench",
           modules: true,
+          ...(profiling ? { unsafeInspectorProxy: true } : {}),
           scriptPath: path.join(ROOT, benchBundle.file),
           bindings: {
             ...workerOptions.bindings,
@@ -198,7 +216,10 @@ async function main(): Promise<void> {
       if (answer.status === 404 || answer.status === 405) unavailable.set(s.id, answer);
     }
 
+    const inspector = profiling ? await Inspector.connect(INSPECTOR_PORT, "bench") : undefined;
+    const moduleOf = moduleLineMap(path.join(ROOT, benchBundle.file));
     const outcomes: ScenarioOutcome[] = [];
+    const measured: Scenario[] = [];
     for (const s of scenarios) {
       const base = { id: s.id, label: s.label, kind: s.kind, compareTo: s.compareTo };
       const endpointOf = s.kind === "floor" || s.kind === "scale-floor" ? s.id.replace(/\.floor$/, "") : s.id;
@@ -214,13 +235,37 @@ async function main(): Promise<void> {
         log(`- ${s.id}: probe failed ${answer.status} ${answer.body}`);
         continue;
       }
-      const result = await runLoad(url, s.request, options, workerdPid);
-      outcomes.push({ ...base, status: "measured", result });
-      log(
-        `- ${s.id}: ${result.rps.toFixed(0)} req/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, ` +
-          `cpu ${result.cpuMsPerRequest?.toFixed(3) ?? "?"} ms/req, errors ${result.errors}, 429 ${result.rateLimited}`,
-      );
+      measured.push(s);
     }
+
+    const rounds = new Map<string, LoadResult[]>(measured.map((s) => [s.id, []]));
+    for (let round = 1; round <= options.rounds; round++) {
+      if (options.rounds > 1) log(`round ${round} of ${options.rounds}`);
+      for (const s of measured) {
+        let profile: ProfileSummary | undefined;
+        const hooks: MeasureHooks | undefined = inspector && {
+          before: () => inspector.start(),
+          after: async () => {
+            const file = path.join(tmp, "profiles", `${s.id}.cpuprofile`);
+            profile = summariseProfile(await inspector.stop(), benchBundle.file, moduleOf, file);
+          },
+        };
+        const result = await runLoad(url, s.request, options, workerdPid, hooks);
+        rounds.get(s.id)?.push(result);
+        log(
+          `- ${s.id}: ${result.rps.toFixed(0)} req/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, ` +
+            `cpu ${result.cpuMsPerRequest?.toFixed(3) ?? "?"} ms/req, errors ${result.errors}, 429 ${result.rateLimited}`,
+        );
+        if (profile) log(formatSummary(profile));
+      }
+    }
+    for (const s of measured) {
+      const result = combineRounds(rounds.get(s.id) ?? []);
+      outcomes.push({ id: s.id, label: s.label, kind: s.kind, compareTo: s.compareTo, status: "measured", result });
+    }
+    // In scenario order, whatever was skipped.
+    const order = new Map(scenarios.map((s, i) => [s.id, i]));
+    outcomes.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
 
     addRatios(outcomes);
     info.loadAverageEnd = os
@@ -242,7 +287,8 @@ async function main(): Promise<void> {
     const record: BenchRecord = { ...partial, targets: evaluateTargets(partial) };
     const markdown = renderMarkdown(record);
     process.stdout.write(`${markdown}\n`);
-    if (!args["no-write"]) {
+    inspector?.close();
+    if (!args["no-write"] && !profiling) {
       const resultsDir = path.join(ROOT, "bench/results");
       mkdirSync(resultsDir, { recursive: true });
       const file = path.join(resultsDir, `${startedAt.toISOString().replace(/[:.]/g, "-")}.json`);

@@ -4,7 +4,7 @@
  * `x-bench-limiter: off` (see bench/bench-worker.ts) so they measure the path, not the limiter.
  */
 import type { RequestShape } from "./load.ts";
-import { BENCH_CLIENTS, BENCH_USERS } from "./seed.ts";
+import { BENCH_CLIENTS, BENCH_REGENERATE_POOL, BENCH_USERS } from "./seed.ts";
 
 export type ScenarioKind = "baseline" | "endpoint" | "floor" | "limiter" | "scale" | "scale-floor";
 
@@ -128,8 +128,17 @@ export function buildScenarios(inputs: ScenarioInputs): Scenario[] {
     {
       id: "regenerate-secret",
       label: "PATCH /clients/{id}/regenerate",
-      endpoint: { method: "PATCH", path: `${API}/clients/${BENCH_CLIENTS.regenerate}/regenerate`, headers: t1 },
-      floor: { method: "PATCH", path: `/__bench/floor/regenerate?id=${BENCH_CLIENTS.regenerate}&${floorUser}` },
+      endpoint: {
+        method: "PATCH",
+        path: `${API}/clients/${BENCH_CLIENTS.regenerate}/regenerate`,
+        pathPool: BENCH_REGENERATE_POOL.map((id) => `${API}/clients/${id}/regenerate`),
+        headers: t1,
+      },
+      floor: {
+        method: "PATCH",
+        path: `/__bench/floor/regenerate?id=${BENCH_CLIENTS.regenerate}&${floorUser}`,
+        pathPool: BENCH_REGENERATE_POOL.map((id) => `/__bench/floor/regenerate?id=${id}&${floorUser}`),
+      },
     },
     {
       id: "revoke-consent",

@@ -37,6 +37,14 @@ export const BENCH_CLIENTS = {
   updateLimited: seededClientId(1, 5),
 } as const;
 
+/**
+ * Clients that the regenerate scenarios rotate in turn. Concurrent rotations of one client are
+ * refused with 409 by design (all but one lose the race, see src/services/secret-rotation.ts), so
+ * hammering a single client would measure conflicts, not rotation; with a pool larger than the
+ * connection count, no two requests in flight rotate the same client.
+ */
+export const BENCH_REGENERATE_POOL: readonly string[] = Array.from({ length: 40 }, (_, i) => seededClientId(1, 11 + i));
+
 /** Runs every migration in `migrations/` in order, statement by statement (drizzle-kit's breakpoints). */
 export async function applyMigrations(db: BenchD1, migrationsDir: string): Promise<number> {
   const files = readdirSync(migrationsDir)
