@@ -14,6 +14,7 @@ import path from "node:path";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { buildWorker } from "../bench/build.ts";
+import { Inspector } from "../bench/profile.ts";
 import { applyMigrations } from "../bench/seed.ts";
 import { readDevVar } from "../scripts/dev-vars.ts";
 import { deriveSignatureKeyBytes } from "../src/auth/machine-key.ts";
@@ -119,6 +120,8 @@ const BODY = {
 type Gateway = {
   /** The process whose workerd descendants are measured. */
   rssRoot: number;
+  /** The gateway isolate's V8 heap in MiB (used, after a full GC when `collect`), where an inspector is available. */
+  heapMiB?: (collect?: boolean) => Promise<number>;
   /** The last few KiB of the runtime's stderr, for a start-up failure. */
   errors: () => string;
   stop: () => Promise<void>;
@@ -178,10 +181,14 @@ async function startWithMiniflare(port: number, persist: string): Promise<Gatewa
   const { modulesRules: _rules, ...workerOptions } = unstable_getMiniflareWorkerOptions(
     path.join(ROOT, "wrangler.toml"),
   ).workerOptions as Record<string, unknown> & { bindings?: Record<string, unknown> };
+  const inspectorPort = await freePort();
   const mf = new Miniflare(
     convertV4MiniflareOptions({
       host: "127.0.0.1",
       port,
+      // The gateway isolate's heap is read through workerd's inspector (the app's own memory, apart
+      // from the runtime's and the local storage's).
+      inspectorPort,
       resourcePersistencePath: path.join(persist, "state"),
       handleStructuredLogs: () => {},
       workers: [
@@ -190,6 +197,7 @@ async function startWithMiniflare(port: number, persist: string): Promise<Gatewa
           // The config's own name: its Durable Object bindings refer to the worker by it.
           name: "docspace-oauth-gateway",
           modules: true,
+          unsafeInspectorProxy: true,
           scriptPath: path.resolve(ROOT, bundle.file),
           bindings: {
             ...workerOptions.bindings,
@@ -204,7 +212,20 @@ async function startWithMiniflare(port: number, persist: string): Promise<Gatewa
   );
   await mf.ready;
   await applyMigrations(await mf.getD1Database("DB"), path.join(ROOT, "migrations"));
-  return { rssRoot: process.pid, errors: () => "", stop: () => mf.dispose() };
+  const inspector = await Inspector.connect(inspectorPort, "docspace-oauth-gateway");
+  return {
+    rssRoot: process.pid,
+    heapMiB: async (collect = false) => {
+      if (collect) await inspector.send("HeapProfiler.collectGarbage");
+      const { usedSize } = await inspector.send<{ usedSize: number }>("Runtime.getHeapUsage");
+      return Math.round((usedSize / 2 ** 20) * 10) / 10;
+    },
+    errors: () => "",
+    stop: async () => {
+      inspector.close();
+      await mf.dispose();
+    },
+  };
 }
 
 async function main(): Promise<void> {
@@ -251,6 +272,8 @@ async function main(): Promise<void> {
     for (let i = 0; i < 20; i++) await fetch(`${base}/scopes`, { headers: { "x-signature": probe } });
     const rssStart = workerdRssKiB(gateway.rssRoot);
     const rssSamples = [rssStart];
+    const heapStart = await gateway.heapMiB?.(true);
+    const heapSamples: number[] = heapStart === undefined ? [] : [heapStart];
 
     const counts: Record<string, number> = {};
     const errors: string[] = [];
@@ -258,7 +281,10 @@ async function main(): Promise<void> {
     const deadline = Date.now() + SECONDS * 1000;
     const live = new Map<string, Caller>();
 
-    const sampler = setInterval(() => rssSamples.push(workerdRssKiB(gateway.rssRoot)), 10_000);
+    const sampler = setInterval(() => {
+      rssSamples.push(workerdRssKiB(gateway.rssRoot));
+      void gateway.heapMiB?.().then((mib) => heapSamples.push(mib));
+    }, 10_000);
 
     async function worker(index: number): Promise<void> {
       const caller: Caller = {
@@ -338,6 +364,7 @@ async function main(): Promise<void> {
     clearInterval(sampler);
     const rssEnd = workerdRssKiB(gateway.rssRoot);
     rssSamples.push(rssEnd);
+    const heapEnd = await gateway.heapMiB?.(true);
 
     // Every client still alive must be readable by its owner.
     let unreadable = 0;
@@ -360,6 +387,17 @@ async function main(): Promise<void> {
       clients_alive_at_end: live.size,
       clients_unreadable_at_end: unreadable,
       workerd_rss_kib: { start: rssStart, end: rssEnd, max: Math.max(...rssSamples), every_10s: rssSamples },
+      // Miniflare only: the gateway isolate's live V8 heap, after a full GC at start and end.
+      ...(heapStart === undefined
+        ? {}
+        : {
+            isolate_heap_mib: {
+              start_after_gc: heapStart,
+              end_after_gc: heapEnd,
+              max: Math.max(...heapSamples),
+              every_10s: heapSamples,
+            },
+          }),
       by_operation_and_status: counts,
       wall_seconds: Math.round(elapsed),
     };
