@@ -73,19 +73,29 @@ function descendants(root: number): number[] {
   return out;
 }
 
-/** Resident memory (KiB) of the workerd processes wrangler started. */
-function workerdRssKiB(root: number): number {
-  let total = 0;
+/** Resident memory (KiB) of the workerd processes under `root`: all of it, and its anonymous part (heap, not mapped files). */
+function workerdMemoryKiB(root: number): { rss: number; anon: number } {
+  const total = { rss: 0, anon: 0 };
   for (const pid of descendants(root)) {
     try {
       if (!readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("workerd")) continue;
-      const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-      total += Number(match?.[1] ?? 0);
+      const status = readFileSync(`/proc/${pid}/status`, "utf8");
+      total.rss += Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
+      total.anon += Number(/RssAnon:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
     } catch {
       // Gone.
     }
   }
   return total;
+}
+
+const workerdRssKiB = (root: number): number => workerdMemoryKiB(root).rss;
+
+/** Growth over the second half of the samples, in percent: what "stable" is judged on once warm. */
+function secondHalfChangePercent(samples: number[]): number | null {
+  const mid = samples[Math.floor(samples.length / 2)];
+  const last = samples[samples.length - 1];
+  return mid && last !== undefined && samples.length >= 4 ? Math.round(((last - mid) / mid) * 1000) / 10 : null;
 }
 
 type Caller = { userId: string; tenantId: number; role: "ADMIN" | "USER" };
@@ -362,7 +372,7 @@ async function main(): Promise<void> {
 
     await Promise.all(Array.from({ length: CONCURRENCY }, (_, i) => worker(i)));
     clearInterval(sampler);
-    const rssEnd = workerdRssKiB(gateway.rssRoot);
+    const { rss: rssEnd, anon: rssAnonEnd } = workerdMemoryKiB(gateway.rssRoot);
     rssSamples.push(rssEnd);
     const heapEnd = await gateway.heapMiB?.(true);
 
@@ -386,7 +396,14 @@ async function main(): Promise<void> {
         .reduce((n, [, v]) => n + v, 0),
       clients_alive_at_end: live.size,
       clients_unreadable_at_end: unreadable,
-      workerd_rss_kib: { start: rssStart, end: rssEnd, max: Math.max(...rssSamples), every_10s: rssSamples },
+      workerd_rss_kib: {
+        start: rssStart,
+        end: rssEnd,
+        max: Math.max(...rssSamples),
+        anonymous_at_end: rssAnonEnd,
+        second_half_change_percent: secondHalfChangePercent(rssSamples),
+        every_10s: rssSamples,
+      },
       // Miniflare only: the gateway isolate's live V8 heap, after a full GC at start and end.
       ...(heapStart === undefined
         ? {}
