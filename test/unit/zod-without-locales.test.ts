@@ -28,6 +28,7 @@ describe("zod without locales (bundle alias)", () => {
   });
 
   it("is the zod that @hono/zod-openapi extends: schemas carry .openapi() and English messages", ({ expect }) => {
+    expect(Object.keys(extended.locales), "@hono/zod-openapi's z is the alias too").toEqual([]);
     expect(extended.ZodType).toBe(slim.z.ZodType);
     const schema = slim.z.object({ name: slim.z.string().min(1) }).openapi("Named");
     const result = schema.safeParse({ name: "" });
