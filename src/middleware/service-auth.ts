@@ -2,7 +2,6 @@ import { createMiddleware } from "hono/factory";
 import { extractSignature } from "../auth/x-signature";
 import type { AppEnv } from "../env";
 import { HttpProblem, PROBLEM_TYPES } from "../lib/problem";
-import { timingSafeEqualStrings } from "../services/secrets";
 
 /**
  * Service authentication for the authorization server's routes (/api/2.0/oauth2/*):
@@ -36,22 +35,28 @@ export function readBearerToken(authorization: string | undefined): string | und
   return BEARER.exec(authorization)?.[1];
 }
 
-async function sha256Hex(value: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value)));
-  let hex = "";
-  for (const b of digest) hex += b.toString(16).padStart(2, "0");
-  return hex;
+function sha256(value: string): Promise<ArrayBuffer> {
+  return crypto.subtle.digest("SHA-256", new TextEncoder().encode(value));
 }
 
-type ConfiguredDigests = { source: string; digests: Promise<string[]> };
-let configuredCache: ConfiguredDigests | undefined;
+/** A configured token's digest, and its identity: a prefix of the digest in hex, never the token. */
+type ConfiguredToken = { digest: ArrayBuffer; identity: string };
 
-function configuredDigests(configured: string | undefined): Promise<string[]> {
+async function configuredToken(token: string): Promise<ConfiguredToken> {
+  const digest = await sha256(token);
+  const hex = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+  return { digest, identity: `svc-${hex.slice(0, 16)}` };
+}
+
+type ConfiguredCache = { source: string; tokens: Promise<ConfiguredToken[]> };
+let configuredCache: ConfiguredCache | undefined;
+
+function configuredTokens(configured: string | undefined): Promise<ConfiguredToken[]> {
   const source = configured ?? "";
   if (configuredCache?.source !== source) {
-    configuredCache = { source, digests: Promise.all(parseServiceTokens(source).map(sha256Hex)) };
+    configuredCache = { source, tokens: Promise.all(parseServiceTokens(source).map(configuredToken)) };
   }
-  return configuredCache.digests;
+  return configuredCache.tokens;
 }
 
 /**
@@ -66,13 +71,13 @@ export async function matchServiceToken(
   presented: string,
   configured: string | undefined,
 ): Promise<string | undefined> {
-  const digests = await configuredDigests(configured);
-  const candidate = await sha256Hex(presented);
+  const tokens = await configuredTokens(configured);
+  const candidate = await sha256(presented);
   let matched: string | undefined;
-  for (const digest of digests) {
-    if (timingSafeEqualStrings(candidate, digest) && matched === undefined) matched = digest;
+  for (const token of tokens) {
+    if (crypto.subtle.timingSafeEqual(candidate, token.digest) && matched === undefined) matched = token.identity;
   }
-  return matched === undefined ? undefined : `svc-${matched.slice(0, 16)}`;
+  return matched;
 }
 
 /**

@@ -272,10 +272,10 @@ describe("constant-time comparison", () => {
       expect(res.status).toBe(status);
       // Two configured tokens: two comparisons, whichever matched (no early exit)…
       expect(spy).toHaveBeenCalledTimes(2);
-      // …each between two SHA-256 hex digests, so length never short-circuits.
+      // …each between two SHA-256 digests (32 bytes), so length never short-circuits.
       for (const [a, b] of spy.mock.calls) {
-        expect((a as Uint8Array).byteLength).toBe(64);
-        expect((b as Uint8Array).byteLength).toBe(64);
+        expect((a as ArrayBuffer).byteLength).toBe(32);
+        expect((b as ArrayBuffer).byteLength).toBe(32);
       }
     }
   });
