@@ -180,8 +180,9 @@ async function startWithWranglerDev(port: number, persist: string): Promise<Gate
 }
 
 /**
- * The deployed bundle (`wrangler deploy --dry-run`) under Miniflare's API, with no dev proxy and no
- * inspector: the gateway's own memory, without what `wrangler dev` keeps per request.
+ * The deployed bundle (`wrangler deploy --dry-run`) under Miniflare's API, with no dev proxy: the
+ * gateway's own memory, without what `wrangler dev` keeps per request. One inspector session reads the
+ * gateway isolate's heap.
  */
 async function startWithMiniflare(port: number, persist: string): Promise<Gateway> {
   // Inside the project (bench/tmp is git-ignored): a bundle written outside it failed to start in workerd.
