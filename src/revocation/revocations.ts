@@ -1,9 +1,8 @@
-import { unavailable } from "../lib/problem";
-
 /**
  * Typed access to the revocation lists in KV (SPEC §9). An entry says: every token of this
  * scope issued at or before `revoked_before` (epoch seconds) is revoked. Entries live as long
- * as the longest token can, so the lists never grow without bound.
+ * as the longest token can, so the lists never grow without bound. Entries are written only
+ * through `revokeThenChange` (protocol.ts); this module holds the keys, values and reads.
  */
 
 export type RevocationReason = "client_deleted" | "tokens_revoked" | "consent_revoked";
@@ -14,6 +13,9 @@ export type RevocationEntry = {
   reason: RevocationReason;
 };
 
+/** A revocation to record: the KV key and the entry to merge into it (written by `revokeThenChange`). */
+export type RevocationIntent = { key: string; entry: RevocationEntry };
+
 /** KV's minimum `expirationTtl`. */
 export const MIN_KV_TTL_SECONDS = 60;
 export const DEFAULT_MAX_TOKEN_TTL_SECONDS = 60 * 24 * 60 * 60;
@@ -23,6 +25,26 @@ export const clientRevocationKey = (clientId: string): string => `revoked:client
 /** Every token issued to the client for one user (consent revoked). */
 export const consentRevocationKey = (clientId: string, userId: string): string =>
   `revoked:consent:${clientId}:${userId}`;
+
+const epochSeconds = (ms: number): number => Math.floor(ms / 1000);
+
+/** Every token of the client issued so far, because the client is being deleted. */
+export const clientDeletedIntent = (clientId: string, now: number): RevocationIntent => ({
+  key: clientRevocationKey(clientId),
+  entry: { revoked_before: epochSeconds(now), reason: "client_deleted" },
+});
+
+/** Every token of the client issued so far, the client kept (revoke-all, disable with `revoke_tokens`). */
+export const tokensRevokedIntent = (clientId: string, now: number): RevocationIntent => ({
+  key: clientRevocationKey(clientId),
+  entry: { revoked_before: epochSeconds(now), reason: "tokens_revoked" },
+});
+
+/** Every token of the client issued to one user so far (consent revoked). */
+export const consentRevokedIntent = (clientId: string, userId: string, now: number): RevocationIntent => ({
+  key: consentRevocationKey(clientId, userId),
+  entry: { revoked_before: epochSeconds(now), reason: "consent_revoked" },
+});
 
 /** The entry TTL: `MAX_TOKEN_TTL_SECONDS`, clamped to KV's 60 s minimum; the default when unset or invalid. */
 export function revocationTtlSeconds(configured: string | undefined): number {
@@ -39,9 +61,6 @@ export async function readRevocation(kv: KVNamespace, key: string): Promise<Revo
   return value === null ? null : safeParse(value);
 }
 
-/** A written entry, what it replaced, and what was written, so a failed operation can put the list back. */
-export type RevocationWrite = { key: string; previous: string | null; written: string };
-
 /**
  * The entry to store when `entry` meets what is stored: an existing entry is never weakened
  * (`revoked_before` only moves forward), and a `client_deleted` reason is kept, because token status
@@ -54,53 +73,6 @@ export function mergeRevocation(stored: string | null, entry: RevocationEntry): 
     revoked_before: Math.max(prior.revoked_before, entry.revoked_before),
     reason: prior.reason === "client_deleted" ? "client_deleted" : entry.reason,
   };
-}
-
-/**
- * Writes revocation entries before the caller removes anything from D1 (fail closed): if KV
- * cannot be read or written the operation answers 503 and nothing has changed.
- */
-export async function writeRevocations(
-  kv: KVNamespace,
-  entries: { key: string; entry: RevocationEntry }[],
-  ttlSeconds: number,
-): Promise<RevocationWrite[]> {
-  const written: RevocationWrite[] = [];
-  try {
-    for (const { key, entry } of entries) {
-      const previous = await kv.get(key);
-      const value = JSON.stringify(mergeRevocation(previous, entry));
-      await kv.put(key, value, { expirationTtl: ttlSeconds });
-      written.push({ key, previous, written: value });
-    }
-  } catch (error) {
-    await restoreRevocations(kv, written, ttlSeconds);
-    throw unavailable("The revocation list could not be written; nothing was changed.", error);
-  }
-  return written;
-}
-
-/**
- * Best-effort undo of `writeRevocations` after D1 refused the matching change, so that the
- * operation is not half-applied. An entry is put back only while it still holds what this request
- * wrote: if another request has since written a stronger entry, that one stays (undoing it would
- * silently cancel a revocation its caller was told had succeeded). If the undo fails, an entry may
- * outlive the refused change: that revokes tokens early (safe), never keeps one alive.
- */
-export async function restoreRevocations(
-  kv: KVNamespace,
-  writes: RevocationWrite[],
-  ttlSeconds: number,
-): Promise<void> {
-  for (const { key, previous, written } of writes.reverse()) {
-    try {
-      if ((await kv.get(key)) !== written) continue;
-      if (previous === null) await kv.delete(key);
-      else await kv.put(key, previous, { expirationTtl: ttlSeconds });
-    } catch {
-      // Logged by the caller's 503; see the doc comment for why this is safe.
-    }
-  }
 }
 
 function safeParse(value: string): RevocationEntry | null {

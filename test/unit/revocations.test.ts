@@ -1,8 +1,14 @@
 import { env } from "cloudflare:workers";
 import { describe, it } from "vitest";
-import { mergeRevocation, restoreRevocations, writeRevocations } from "../../src/revocation/revocations";
+import { HttpProblem } from "../../src/lib/problem";
+import { revokeThenChange } from "../../src/revocation/protocol";
+import { clientRevocationKey, mergeRevocation } from "../../src/revocation/revocations";
+import { faultyKV } from "../helpers/faults";
 
 // The merge and undo rules of the revocation lists (SPEC §9), against the real KV binding.
+
+const store = { kv: env.REVOCATIONS, ttlSeconds: 60 };
+const d1Refused = () => Promise.reject(new Error("D1 refused the batch"));
 
 describe("mergeRevocation", () => {
   it("never moves revoked_before backwards", ({ expect }) => {
@@ -27,28 +33,90 @@ describe("mergeRevocation", () => {
   });
 });
 
-describe("restoreRevocations", () => {
+describe("revokeThenChange: restoring after the D1 change fails", () => {
   it("undoes this request's entry", async ({ expect }) => {
-    const key = `revoked:client:${crypto.randomUUID()}`;
-    const writes = await writeRevocations(
-      env.REVOCATIONS,
+    const key = clientRevocationKey(crypto.randomUUID());
+    const outcome = revokeThenChange(
+      store,
       [{ key, entry: { revoked_before: 100, reason: "client_deleted" } }],
-      60,
+      d1Refused,
     );
-    await restoreRevocations(env.REVOCATIONS, writes, 60);
+    await expect(outcome).rejects.toThrow("D1 refused the batch");
     expect(await env.REVOCATIONS.get(key)).toBeNull();
   });
 
   it("leaves a stronger entry that another request wrote in the meantime", async ({ expect }) => {
-    const key = `revoked:client:${crypto.randomUUID()}`;
-    const ours = await writeRevocations(
-      env.REVOCATIONS,
-      [{ key, entry: { revoked_before: 100, reason: "tokens_revoked" } }],
-      60,
-    );
+    const key = clientRevocationKey(crypto.randomUUID());
     const theirs = JSON.stringify({ revoked_before: 200, reason: "client_deleted" });
-    await env.REVOCATIONS.put(key, theirs, { expirationTtl: 60 });
-    await restoreRevocations(env.REVOCATIONS, ours, 60);
+    const outcome = revokeThenChange(
+      store,
+      [{ key, entry: { revoked_before: 100, reason: "tokens_revoked" } }],
+      async () => {
+        await env.REVOCATIONS.put(key, theirs, { expirationTtl: 60 });
+        throw new Error("D1 refused the batch");
+      },
+    );
+    await expect(outcome).rejects.toThrow("D1 refused the batch");
     expect(await env.REVOCATIONS.get(key)).toBe(theirs);
+  });
+
+  it("puts back the previous value of a key that held one", async ({ expect }) => {
+    const key = clientRevocationKey(crypto.randomUUID());
+    const before = JSON.stringify({ revoked_before: 50, reason: "tokens_revoked" });
+    await env.REVOCATIONS.put(key, before, { expirationTtl: 60 });
+    await expect(
+      revokeThenChange(store, [{ key, entry: { revoked_before: 100, reason: "client_deleted" } }], d1Refused),
+    ).rejects.toThrow();
+    expect(await env.REVOCATIONS.get(key)).toBe(before);
+  });
+});
+
+describe("revokeThenChange: writing before the change", () => {
+  it("runs the change only after every entry is written, and returns its result", async ({ expect }) => {
+    const keys = Array.from({ length: 3 }, () => clientRevocationKey(crypto.randomUUID()));
+    const result = await revokeThenChange(
+      store,
+      keys.map((key) => ({ key, entry: { revoked_before: 100, reason: "client_deleted" } })),
+      async () => Promise.all(keys.map((key) => env.REVOCATIONS.get(key))),
+    );
+    for (const value of result)
+      expect(JSON.parse(value ?? "null")).toEqual({ revoked_before: 100, reason: "client_deleted" });
+  });
+
+  it("reads previous values of many keys in bulk gets of 100 and never weakens them", async ({ expect }) => {
+    const keys = Array.from({ length: 150 }, () => clientRevocationKey(crypto.randomUUID()));
+    const strong = JSON.stringify({ revoked_before: 900, reason: "client_deleted" });
+    await env.REVOCATIONS.put(keys[120] as string, strong, { expirationTtl: 60 });
+    // A plan that never fails: the wrapper only counts.
+    const { kv, counter } = faultyKV(env.REVOCATIONS, { only: ["get", "put"] });
+    await revokeThenChange(
+      { kv, ttlSeconds: 60 },
+      keys.map((key) => ({ key, entry: { revoked_before: 100, reason: "tokens_revoked" } })),
+      async () => undefined,
+    );
+    expect(counter.calls.filter((name) => name === "get")).toHaveLength(2);
+    expect(counter.calls.filter((name) => name === "put")).toHaveLength(150);
+    expect(JSON.parse((await env.REVOCATIONS.get(keys[120] as string)) ?? "null")).toEqual({
+      revoked_before: 900,
+      reason: "client_deleted",
+    });
+  });
+
+  it("answers 503 without running the change when KV refuses a write, and leaves no entry behind", async ({
+    expect,
+  }) => {
+    const keys = Array.from({ length: 3 }, () => clientRevocationKey(crypto.randomUUID()));
+    let changed = false;
+    const outcome = await revokeThenChange(
+      { kv: faultyKV(env.REVOCATIONS, { only: ["put"], failAt: 2 }).kv, ttlSeconds: 60 },
+      keys.map((key) => ({ key, entry: { revoked_before: 100, reason: "client_deleted" } })),
+      async () => {
+        changed = true;
+      },
+    ).catch((error: unknown) => error);
+    expect(outcome).toBeInstanceOf(HttpProblem);
+    expect((outcome as HttpProblem).init.status).toBe(503);
+    expect(changed).toBe(false);
+    for (const key of keys) expect(await env.REVOCATIONS.get(key)).toBeNull();
   });
 });

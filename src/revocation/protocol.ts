@@ -1,0 +1,120 @@
+import { unavailable } from "../lib/problem";
+import { mergeRevocation, type RevocationIntent } from "./revocations";
+
+/**
+ * The one implementation of the rule this product is built on (SPEC §9, docs/architecture.md):
+ * **write the KV revocation first, then change D1, and put KV back if D1 refuses.**
+ *
+ * 1. read what every key holds now (KV bulk gets, 100 keys a call);
+ * 2. write each merged entry (never weaker than what was stored) with bounded concurrency;
+ *    if any write fails, restore what was attempted and answer 503 — D1 was not touched;
+ * 3. run the D1 change; if it throws, restore the entries and rethrow — nothing is half-applied.
+ *
+ * Every operation that revokes (single and bulk deletes, revoke consent, activation with
+ * `revoke_tokens`, revoke-all-tokens) goes through `revokeThenChange`; nothing else writes or
+ * undoes revocation entries.
+ */
+
+/** A written entry, what it replaced, and what was written, so a failed operation can put the list back. */
+type RevocationWrite = { key: string; previous: string | null; written: string };
+
+/** Keys per KV bulk get (the Workers limit). */
+const KV_BULK_GET_KEYS = 100;
+/** Puts in flight at once: enough to hide KV latency, few enough to stay polite to one namespace. */
+const KV_PUT_CONCURRENCY = 8;
+
+export type RevocationStore = {
+  kv: KVNamespace;
+  /** Every entry's `expirationTtl` (the longest token lifetime, ≥ 60 s). */
+  ttlSeconds: number;
+};
+
+/**
+ * Records `intents` in KV, then runs `change` (the D1 side of the operation). Fails closed: a KV
+ * failure answers 503 before `change` runs; a failure of `change` restores KV and is rethrown.
+ * With no intents, `change` simply runs. `failureDetail` is the 503's detail when KV fails.
+ */
+export async function revokeThenChange<T>(
+  store: RevocationStore,
+  intents: readonly RevocationIntent[],
+  change: () => Promise<T>,
+  failureDetail = "The revocation list could not be written; nothing was changed.",
+): Promise<T> {
+  const writes = await writeRevocations(store, intents, failureDetail);
+  try {
+    return await change();
+  } catch (error) {
+    await restoreRevocations(store, writes);
+    throw error;
+  }
+}
+
+/** Steps 1–2: read the previous values, write the merged entries; all or (after a restore) nothing. */
+async function writeRevocations(
+  store: RevocationStore,
+  intents: readonly RevocationIntent[],
+  failureDetail: string,
+): Promise<RevocationWrite[]> {
+  if (intents.length === 0) return [];
+  const { kv, ttlSeconds } = store;
+  const attempted: RevocationWrite[] = [];
+  try {
+    const previous = await readPrevious(
+      kv,
+      intents.map((i) => i.key),
+    );
+    let next = 0;
+    let failed: unknown;
+    const worker = async () => {
+      while (failed === undefined && next < intents.length) {
+        const { key, entry } = intents[next++] as RevocationIntent;
+        const prior = previous.get(key) ?? null;
+        const value = JSON.stringify(mergeRevocation(prior, entry));
+        attempted.push({ key, previous: prior, written: value });
+        try {
+          await kv.put(key, value, { expirationTtl: ttlSeconds });
+        } catch (error) {
+          failed ??= error;
+        }
+      }
+    };
+    // Settle every in-flight put before judging, so the restore below sees all of them.
+    await Promise.all(Array.from({ length: Math.min(KV_PUT_CONCURRENCY, intents.length) }, worker));
+    if (failed !== undefined) throw failed;
+  } catch (error) {
+    await restoreRevocations(store, attempted);
+    throw unavailable(failureDetail, error);
+  }
+  return attempted;
+}
+
+/** What each key holds now: one plain get for a single key, bulk gets of 100 otherwise. */
+async function readPrevious(kv: KVNamespace, keys: string[]): Promise<Map<string, string | null>> {
+  const [only] = keys;
+  if (keys.length === 1 && only !== undefined) return new Map([[only, await kv.get(only)]]);
+  const previous = new Map<string, string | null>();
+  for (let i = 0; i < keys.length; i += KV_BULK_GET_KEYS) {
+    for (const [key, value] of await kv.get(keys.slice(i, i + KV_BULK_GET_KEYS), "text")) previous.set(key, value);
+  }
+  return previous;
+}
+
+/**
+ * Best-effort undo after the D1 change was refused, so that the operation is not half-applied. An
+ * entry is put back only while it still holds what this request wrote: if another request has since
+ * written a stronger entry, that one stays (undoing it would silently cancel a revocation its caller
+ * was told had succeeded). If the undo fails, an entry may outlive the refused change: that revokes
+ * tokens early (safe), never keeps one alive.
+ */
+async function restoreRevocations(store: RevocationStore, writes: RevocationWrite[]): Promise<void> {
+  const { kv, ttlSeconds } = store;
+  for (const { key, previous, written } of [...writes].reverse()) {
+    try {
+      if ((await kv.get(key)) !== written) continue;
+      if (previous === null) await kv.delete(key);
+      else await kv.put(key, previous, { expirationTtl: ttlSeconds });
+    } catch {
+      // Logged by the caller's 503; see the doc comment for why this is safe.
+    }
+  }
+}
