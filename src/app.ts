@@ -1,21 +1,17 @@
 import { HTTPException } from "hono/http-exception";
 import { allowedMethodsResolver } from "./lib/method-not-allowed";
 import { openApiDocumentFor } from "./lib/openapi";
-import { HttpProblem, PROBLEM_TYPES, problemResponse } from "./lib/problem";
+import { API_BASE } from "./lib/paths";
+import { HttpProblem, PROBLEM_TYPES } from "./lib/problem";
+import { problemResponse } from "./lib/problem-response";
 import { createRouter } from "./lib/router";
 import { accessLog } from "./middleware/access-log";
 import { identifyCaller } from "./middleware/auth";
+import { provideDependencies } from "./middleware/dependencies";
 import { rateLimit } from "./middleware/rate-limit";
 import { requestContext } from "./middleware/request-context";
 import { identifyService } from "./middleware/service-auth";
-import { clientQueriesRouter } from "./routes/client-queries/client-queries.index";
-import { clientsRouter } from "./routes/clients/clients.index";
-import { consentsRouter } from "./routes/consents/consents.index";
-import { createDocsRouter } from "./routes/docs/docs.index";
-import { oauth2Router } from "./routes/oauth2/oauth2.index";
-import { scopesRouter } from "./routes/scopes/scopes.index";
-
-export const API_BASE = "/api/2.0";
+import { apiRouters } from "./routes";
 
 export type AppOptions = {
   /** Milliseconds since the epoch; tests inject a fixed or stepping clock. */
@@ -23,8 +19,9 @@ export type AppOptions = {
 };
 
 /**
- * Builds the gateway: request context → access log → caller identification → rate limit →
- * routers, with one error handler that renders every failure as problem+json.
+ * Builds the gateway: request context → access log → dependencies → caller identification →
+ * rate limit → routers (in the order of routes/index.ts), with one error handler that renders
+ * every failure as problem+json.
  */
 export function createApp(options: AppOptions = {}) {
   const app = createRouter();
@@ -32,23 +29,14 @@ export function createApp(options: AppOptions = {}) {
 
   app.use("*", requestContext(options.clock ?? Date.now));
   app.use("*", accessLog);
+  app.use(`${API_BASE}/*`, provideDependencies);
   app.use(`${API_BASE}/*`, identifyCaller);
   // Before the limiter, which keys service routes on the verified service token.
   app.use(`${API_BASE}/oauth2/*`, identifyService);
   app.use(`${API_BASE}/*`, rateLimit);
 
-  // Literal segments (/clients/consents, /clients/info, /clients/tenant) must win over
-  // /clients/{clientId}: these routers are mounted first.
-  api.route("/", consentsRouter);
-  api.route("/", clientQueriesRouter);
-  api.route("/", scopesRouter);
-  api.route("/", clientsRouter);
   // The document is generated from the whole app on first request, so every router appears in it.
-  api.route(
-    "/",
-    createDocsRouter(() => openApiDocumentFor(app)),
-  );
-  api.route("/", oauth2Router);
+  for (const router of apiRouters(() => openApiDocumentFor(app))) api.route("/", router);
   app.route(API_BASE, api);
 
   const allowedMethods = allowedMethodsResolver(() => app.routes);

@@ -1,4 +1,24 @@
 import type { Principal } from "./auth/principal";
+import type { ServiceDeps } from "./services/deps";
+
+/** What middleware hands to handlers (`c.var`). */
+type AppVariables = {
+  /** Sanitised or generated id echoed in `x-request-id` and every log line. */
+  requestId: string;
+  /** Milliseconds since the epoch; the single clock a request sees (tests inject it). */
+  now: number;
+  /** Everything a service needs, built once per request by `provideDependencies`. */
+  deps: ServiceDeps;
+  /** The verified caller, when the request carried a valid x-signature. */
+  principal: Principal | undefined;
+  /** Why the signature was rejected; set only when a signature was present and invalid. */
+  authFailure: string | undefined;
+  /**
+   * Identity of the verified service token (a fingerprint, never the token) on /oauth2/* routes;
+   * set by `identifyService`, used by `requireServiceToken` and as the rate-limit key.
+   */
+  service: string | undefined;
+};
 
 /**
  * The one hand-written environment type: bindings come from `wrangler types`
@@ -6,19 +26,17 @@ import type { Principal } from "./auth/principal";
  */
 export type AppEnv = {
   Bindings: Env;
-  Variables: {
-    /** Sanitised or generated id echoed in `x-request-id` and every log line. */
-    requestId: string;
-    /** The verified caller, when the request carried a valid x-signature. */
-    principal: Principal | undefined;
-    /** Why the signature was rejected; set only when a signature was present and invalid. */
-    authFailure: string | undefined;
-    /** Milliseconds since the epoch; the single clock a request sees (tests inject it). */
-    now: number;
-    /**
-     * Identity of the verified service token (a fingerprint, never the token) on /oauth2/* routes;
-     * set by `identifyService`, used by `requireServiceToken` and as the rate-limit key.
-     */
-    service: string | undefined;
-  };
+  Variables: AppVariables;
+};
+
+/** The environment behind `requireSignature`: the principal is known (routes infer it from their middleware). */
+export type SignedEnv = {
+  Bindings: Env;
+  Variables: Omit<AppVariables, "principal"> & { principal: Principal };
+};
+
+/** The environment behind `requireServiceToken`: the service identity is known. */
+export type ServiceEnv = {
+  Bindings: Env;
+  Variables: Omit<AppVariables, "service"> & { service: string };
 };

@@ -109,5 +109,5 @@ export const auditEvents = sqliteTable(
 );
 
 export type ClientRow = typeof clients.$inferSelect;
-export type NewClientRow = typeof clients.$inferInsert;
 export type ConsentRow = typeof consents.$inferSelect;
+export type ScopeRow = typeof scopes.$inferSelect;

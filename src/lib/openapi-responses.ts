@@ -138,6 +138,15 @@ export const PROBLEM_RESPONSES = {
 export const describedProblem = (status: number, description: string) =>
   problem(description, problemExampleFor(status, description));
 
+/** The sections of the docs page that operations are filed under (DocSpace's SDK classes). */
+export const TAGS = {
+  management: ["Client management"],
+  querying: ["Client querying"],
+  scopes: ["Scope management"],
+  service: ["Authorization server"],
+  docs: ["Documentation"],
+};
+
 /** Security of user routes: the x-signature as a cookie or a header (SPEC §3). */
 export const X_SIGNATURE_SECURITY: Record<string, string[]>[] = [{ xSignatureCookie: [] }, { xSignatureHeader: [] }];
 /** Security of the authorization server's routes: the service bearer token. */

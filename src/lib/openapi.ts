@@ -34,7 +34,8 @@ export const SECURITY_SCHEMES = {
   serviceBearer: {
     type: "http",
     scheme: "bearer",
-    description: "The authorization server's service token, for the token-lifecycle routes under /api/2.0/oauth2.",
+    description:
+      "A service token from the `SERVICE_TOKENS` Workers secret (comma-separated list). Only for /oauth2/* routes; never accepted on user routes.",
   },
 } as const;
 
@@ -79,8 +80,7 @@ export function buildOpenApiDocument(app: AppRouter): OpenApiDocument {
     servers: [{ url: "/", description: "This gateway" }],
   }) as unknown as OpenApiDocument;
   document.components ??= {};
-  // A router that registers a scheme itself (with a more specific description) keeps its wording.
-  document.components.securitySchemes = { ...SECURITY_SCHEMES, ...document.components.securitySchemes };
+  document.components.securitySchemes = { ...SECURITY_SCHEMES };
   document.tags = documentTags(document);
   addCrossCuttingResponses(document);
   addMissingExamples(document);

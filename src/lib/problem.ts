@@ -1,5 +1,4 @@
-import type { Context } from "hono";
-import type { AppEnv } from "../env";
+import { API_BASE } from "./paths";
 
 /** One DocSpace validation code per failing rule (SPEC §5). */
 export type ValidationCode =
@@ -12,26 +11,28 @@ export type ValidationCode =
 
 export type FieldError = { field: string; code: ValidationCode; message: string };
 
+const PROBLEMS = `${API_BASE}/docs/problems` as const;
+
 /** Problem types; relative URI references resolve against the gateway's own docs (RFC 9457 §3.1.1). */
 export const PROBLEM_TYPES = {
-  badRequest: "/api/2.0/docs/problems#bad-request",
-  validation: "/api/2.0/docs/problems#validation-failed",
-  invalidSignature: "/api/2.0/docs/problems#invalid-signature",
-  forbidden: "/api/2.0/docs/problems#forbidden",
-  unauthorized: "/api/2.0/docs/problems#unauthorized",
-  invalidClient: "/api/2.0/docs/problems#invalid-client",
-  clientDisabled: "/api/2.0/docs/problems#client-disabled",
-  conflict: "/api/2.0/docs/problems#conflict",
-  notFound: "/api/2.0/docs/problems#not-found",
-  methodNotAllowed: "/api/2.0/docs/problems#method-not-allowed",
-  payloadTooLarge: "/api/2.0/docs/problems#payload-too-large",
-  unsupportedMediaType: "/api/2.0/docs/problems#unsupported-media-type",
-  quotaExceeded: "/api/2.0/docs/problems#quota-exceeded",
-  unavailable: "/api/2.0/docs/problems#dependency-unavailable",
-  internal: "/api/2.0/docs/problems#internal-error",
+  badRequest: `${PROBLEMS}#bad-request`,
+  validation: `${PROBLEMS}#validation-failed`,
+  invalidSignature: `${PROBLEMS}#invalid-signature`,
+  forbidden: `${PROBLEMS}#forbidden`,
+  unauthorized: `${PROBLEMS}#unauthorized`,
+  invalidClient: `${PROBLEMS}#invalid-client`,
+  clientDisabled: `${PROBLEMS}#client-disabled`,
+  conflict: `${PROBLEMS}#conflict`,
+  notFound: `${PROBLEMS}#not-found`,
+  methodNotAllowed: `${PROBLEMS}#method-not-allowed`,
+  payloadTooLarge: `${PROBLEMS}#payload-too-large`,
+  unsupportedMediaType: `${PROBLEMS}#unsupported-media-type`,
+  quotaExceeded: `${PROBLEMS}#quota-exceeded`,
+  unavailable: `${PROBLEMS}#dependency-unavailable`,
+  internal: `${PROBLEMS}#internal-error`,
 } as const;
 
-const REASON_PHRASES: Record<number, string> = {
+export const REASON_PHRASES: Record<number, string> = {
   400: "Bad Request",
   401: "Unauthorized",
   403: "Forbidden",
@@ -56,8 +57,8 @@ export type ProblemInit = {
 };
 
 /**
- * A problem that any layer may throw; the app's error handler renders it as
- * RFC 9457 problem+json. Its `detail` is always safe to show to the caller.
+ * A problem that any layer may throw; the app's error handler renders it as RFC 9457
+ * problem+json (lib/problem-response.ts). Its `detail` is always safe to show to the caller.
  */
 export class HttpProblem extends Error {
   readonly init: ProblemInit;
@@ -67,22 +68,6 @@ export class HttpProblem extends Error {
     this.name = "HttpProblem";
     this.init = init;
   }
-}
-
-/** Renders a problem+json response carrying the request's path and id. */
-export function problemResponse(c: Context<AppEnv>, init: ProblemInit): Response {
-  const body: Record<string, unknown> = {
-    type: init.type,
-    title: REASON_PHRASES[init.status] ?? "Error",
-    status: init.status,
-    detail: init.detail,
-    instance: new URL(c.req.url).pathname,
-    request_id: c.get("requestId"),
-  };
-  if (init.errors) body.errors = init.errors;
-  const headers = new Headers(init.headers);
-  headers.set("content-type", "application/problem+json");
-  return new Response(JSON.stringify(body), { status: init.status, headers });
 }
 
 export const notFound = (detail = "The requested resource was not found."): HttpProblem =>

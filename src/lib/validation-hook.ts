@@ -1,7 +1,8 @@
 import type { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../env";
-import { clientNotFound, type FieldError, problemResponse, type ValidationCode, validationFailed } from "./problem";
+import { clientNotFound, type FieldError, type ValidationCode, validationFailed } from "./problem";
+import { problemResponse } from "./problem-response";
 
 type HookResult = {
   success: boolean;

@@ -1,6 +1,6 @@
 import { createMiddleware } from "hono/factory";
 import { extractSignature, verifySignature } from "../auth/x-signature";
-import type { AppEnv } from "../env";
+import type { AppEnv, SignedEnv } from "../env";
 import { HttpProblem, PROBLEM_TYPES } from "../lib/problem";
 
 /**
@@ -18,8 +18,11 @@ export const identifyCaller = createMiddleware<AppEnv>(async (c, next) => {
   await next();
 });
 
-/** Answers 403 (DocSpace has no 401 on this API) unless a valid x-signature was sent. */
-export const requireSignature = createMiddleware<AppEnv>(async (c, next) => {
+/**
+ * Answers 403 (DocSpace has no 401 on this API) unless a valid x-signature was sent. Typed with
+ * `SignedEnv`, so the handler of a route that lists it reads `c.var.principal` as a `Principal`.
+ */
+export const requireSignature = createMiddleware<SignedEnv>(async (c, next) => {
   if (!c.get("principal")) {
     throw new HttpProblem({
       status: 403,

@@ -41,7 +41,7 @@ const limitBody = bodyLimit({
 /**
  * Guards routes that take a JSON body, before schema validation: 415 for anything but JSON,
  * 413 over 1 MiB (by Content-Length, or counted while streaming without one), 400 for JSON that
- * does not parse. The parsed body is cached for the validator.
+ * does not parse.
  */
 export const jsonBody = createMiddleware<AppEnv>(async (c, next) => {
   const contentType = c.req.header("content-type") ?? "";
@@ -76,8 +76,10 @@ export const jsonBody = createMiddleware<AppEnv>(async (c, next) => {
     if (/\\u[dD][89a-fA-F]/.test(text) && hasLoneSurrogate(parsed)) {
       throw badRequest("The request body contains a string that is not valid Unicode (a lone surrogate).");
     }
-    // Hand the parsed value to the validator so the body is parsed once, not twice.
-    c.req.bodyCache.json = Promise.resolve(parsed);
+    // The validator parses the text again through `c.req.json()`: Hono (4.13) caches the body's
+    // text, not its value. An earlier version of this middleware wrote the parsed value into
+    // `c.req.bodyCache.json`, which this Hono no longer reads; a second parse costs less than
+    // depending on a framework internal.
     await next();
   });
 });

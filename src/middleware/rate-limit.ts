@@ -8,6 +8,15 @@ type LimitedMethod = (typeof LIMITED_METHODS)[number];
 
 const DEFAULT_LIMITS: Record<LimitedMethod, number> = { GET: 200, POST: 10, PUT: 15, PATCH: 15, DELETE: 15 };
 
+/** The var that configures each method's limit. */
+const LIMIT_VARS = {
+  GET: "RATE_LIMIT_GET",
+  POST: "RATE_LIMIT_POST",
+  PUT: "RATE_LIMIT_PUT",
+  PATCH: "RATE_LIMIT_PATCH",
+  DELETE: "RATE_LIMIT_DELETE",
+} as const satisfies Record<LimitedMethod, keyof Env>;
+
 function positiveInt(value: string | undefined, fallback: number): number {
   const n = Number(value);
   return Number.isSafeInteger(n) && n > 0 ? n : fallback;
@@ -15,9 +24,8 @@ function positiveInt(value: string | undefined, fallback: number): number {
 
 /** The quota for a method from vars (`RATE_LIMIT_<METHOD>`, `RATE_LIMIT_WINDOW_SECONDS`), DocSpace's defaults otherwise. */
 export function quotaFor(env: Env, method: LimitedMethod): RateLimitQuota {
-  const vars = env as unknown as Record<string, string | undefined>;
   return {
-    limit: positiveInt(vars[`RATE_LIMIT_${method}`], DEFAULT_LIMITS[method]),
+    limit: positiveInt(env[LIMIT_VARS[method]], DEFAULT_LIMITS[method]),
     windowMs: positiveInt(env.RATE_LIMIT_WINDOW_SECONDS, 60) * 1000,
   };
 }
@@ -78,10 +86,7 @@ export const rateLimit = createMiddleware<AppEnv>(async (c, next) => {
 
   let decision: RateLimitDecision | undefined;
   try {
-    const stub = c.env.RATE_LIMITER.get(c.env.RATE_LIMITER.idFromName(key)) as unknown as {
-      consume(bucket: string, quota: RateLimitQuota): Promise<RateLimitDecision>;
-    };
-    decision = await stub.consume(policy, quota);
+    decision = await c.env.RATE_LIMITER.getByName(key).consume(policy, quota);
   } catch (error) {
     console.log(
       JSON.stringify({

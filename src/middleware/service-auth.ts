@@ -1,6 +1,6 @@
 import { createMiddleware } from "hono/factory";
 import { extractSignature } from "../auth/x-signature";
-import type { AppEnv } from "../env";
+import type { AppEnv, ServiceEnv } from "../env";
 import { HttpProblem, PROBLEM_TYPES } from "../lib/problem";
 
 /**
@@ -100,7 +100,7 @@ function challenge(error?: "invalid_request" | "invalid_token"): string {
  * Answers 401 with `WWW-Authenticate: Bearer` (RFC 6750 §3) unless `identifyService` verified a
  * service token. The detail says what is wrong, never which token was expected.
  */
-export const requireServiceToken = createMiddleware<AppEnv>(async (c, next) => {
+export const requireServiceToken = createMiddleware<ServiceEnv>(async (c, next) => {
   if (c.get("service") === undefined) {
     if (parseServiceTokens(c.env.SERVICE_TOKENS).length === 0) {
       // Fail closed, and say so in the log: nobody can call service routes until it is configured.

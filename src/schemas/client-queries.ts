@@ -1,9 +1,8 @@
 import { z } from "@hono/zod-openapi";
 import { ClientResponseSchema } from "./clients";
+import { isoDate } from "./common";
 
 /** Wire formats of the read side (SPEC §4.16): client info, pages, consents and scopes. */
-
-const isoDate = z.string().openapi({ example: "2026-11-28T12:00:00.000Z", format: "date-time" });
 
 export const ClientInfoResponseSchema = z
   .object({

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { isoDate } from "./common";
 import {
   addRuleIssue,
   httpUrlProblem,
@@ -151,8 +152,6 @@ export const RegenerateSecretQuerySchema = z.object({
         "Seconds the previous secret keeps authenticating (0–604800, default 0 = immediate invalidation, as DocSpace). At most five previous secrets may be live at once.",
     }),
 });
-
-const isoDate = z.string().openapi({ example: "2026-11-28T12:00:00.000Z", format: "date-time" });
 
 export const ClientResponseSchema = z
   .object({

@@ -110,6 +110,9 @@ export const ConsentPageQuerySchema = z
   .superRefine(requireTimeWithId("last_modified_on"));
 
 /** Where the next page starts: strictly after this (time, id) in newest-first order. */
+/** A keyset page of rows as the services return it: the items, and the last one when another page follows. */
+export type RowPage<T> = { items: T[]; last: T | undefined; limit: number };
+
 export type KeysetCursor = { time: number; clientId?: string | undefined };
 
 /** The cursor a validated query carries, if any. */

@@ -1,4 +1,4 @@
-import { eq, sql } from "drizzle-orm";
+import { eq, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { auditEvents, clients } from "../db/schema";
 
@@ -16,7 +16,7 @@ export const AUDIT_ACTIONS = {
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[keyof typeof AUDIT_ACTIONS];
 
-/** Who made a change and from where; built once per request by the handler. */
+/** Who made a change and from where (services/deps.ts `auditContextOf`). */
 export type AuditContext = {
   tenant: number;
   userId: string;
@@ -25,35 +25,21 @@ export type AuditContext = {
   requestId: string;
 };
 
-/** An audit insert, to be placed in the same `db.batch` as the change it records. */
-export function auditInsert(
-  db: Database,
-  audit: AuditContext,
-  action: AuditAction,
-  clientId: string | null,
-  now: number,
-) {
-  return db.insert(auditEvents).values({
-    tenant: audit.tenant,
-    userId: audit.userId,
-    clientId,
-    action,
-    occurredOn: now,
-    ip: audit.ip,
-    userAgent: audit.userAgent,
-    requestId: audit.requestId,
-  });
-}
+/** The clients an audit insert names: one id, or a condition on `clients` (a bulk delete's set). */
+export type AuditedClients = string | SQL;
 
 /**
- * An audit insert that writes only while the client still exists, so a change that lost a race
- * with a delete leaves no event for something that did not happen. Batched after the change.
+ * The audit insert of one change, for the same `db.batch` as the change it records: one event per
+ * client the target names **that exists when the statement runs**. Placed after an insert it sees
+ * the new client; placed before a delete it sees the doomed ones; and a change that lost a race
+ * with a delete leaves no event for something that did not happen. One statement however many
+ * clients (the bulk deletes name theirs through a single JSON parameter).
  */
-export function auditInsertIfClientExists(
+export function auditClientEvents(
   db: Database,
   audit: AuditContext,
   action: AuditAction,
-  clientId: string,
+  target: AuditedClients,
   now: number,
 ) {
   return db.insert(auditEvents).select((qb) =>
@@ -71,6 +57,6 @@ export function auditInsertIfClientExists(
         requestId: sql<string>`${audit.requestId}`.as("request_id"),
       })
       .from(clients)
-      .where(eq(clients.clientId, clientId)),
+      .where(typeof target === "string" ? eq(clients.clientId, target) : target),
   );
 }

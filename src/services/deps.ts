@@ -1,31 +1,36 @@
-import type { Context } from "hono";
 import type { Principal } from "../auth/principal";
-import { createDb } from "../db/client";
-import type { AppEnv } from "../env";
-import { revocationTtlSeconds } from "../revocation/revocations";
-import type { ClientServiceDeps } from "./clients";
+import type { Database } from "../db/client";
+import type { RevocationStore } from "../revocation/protocol";
+import type { AuditContext } from "./audit";
 
-/** Builds a service's dependencies from the request: bindings, the request clock and the audit context. */
-export function serviceDeps(c: Context<AppEnv>, principal: Principal): ClientServiceDeps {
-  return {
-    db: createDb(c.env.DB),
-    kv: c.env.REVOCATIONS,
-    now: c.get("now"),
-    pepper: c.env.CLIENT_SECRET_PEPPER,
-    revocationTtlSeconds: revocationTtlSeconds(c.env.MAX_TOKEN_TTL_SECONDS),
-    audit: {
-      tenant: principal.tenantId,
-      userId: principal.userId,
-      ip: c.req.header("cf-connecting-ip") ?? null,
-      userAgent: c.req.header("user-agent")?.slice(0, 512) ?? null,
-      requestId: c.get("requestId"),
-    },
-  };
+/** Where a request came from, for the audit trail; never credentials. */
+export type RequestMeta = {
+  requestId: string;
+  ip: string | null;
+  userAgent: string | null;
+};
+
+/**
+ * Everything a service needs, as plain values: built once per request by the `provideDependencies`
+ * middleware, or by any other caller (a cron, a test) without a request.
+ */
+export type ServiceDeps = {
+  db: Database;
+  kv: KVNamespace;
+  /** Milliseconds since the epoch. */
+  now: number;
+  pepper: string;
+  /** TTL of revocation entries: the longest token lifetime (SPEC §9). */
+  revocationTtlSeconds: number;
+  request: RequestMeta;
+};
+
+/** Who made a change and from where, as the audit trail records it. */
+export function auditContextOf(principal: Principal, request: RequestMeta): AuditContext {
+  return { tenant: principal.tenantId, userId: principal.userId, ...request };
 }
 
-/** The verified caller; only call behind `requireSignature`. */
-export function principalOf(c: Context<AppEnv>): Principal {
-  const principal = c.get("principal");
-  if (!principal) throw new Error("principalOf called on a route without requireSignature");
-  return principal;
+/** The revocation lists as the revocation protocol writes them. */
+export function revocationStoreOf(deps: ServiceDeps): RevocationStore {
+  return { kv: deps.kv, ttlSeconds: deps.revocationTtlSeconds };
 }

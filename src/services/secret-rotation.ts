@@ -1,8 +1,13 @@
 import { and, eq, isNotNull, isNull, lte, sql } from "drizzle-orm";
+import type { Principal } from "../auth/principal";
 import type { Database } from "../db/client";
-import { clientSecrets, clients } from "../db/schema";
-import { HttpProblem, PROBLEM_TYPES } from "../lib/problem";
-import { hashClientSecret, SECRET_HASH_VERSION, timingSafeEqualStrings } from "./secrets";
+import { guardD1, isForeignKeyViolation, isUniqueViolation } from "../db/errors";
+import { type ClientRow, clientSecrets, clients } from "../db/schema";
+import { clientNotFound, HttpProblem, PROBLEM_TYPES } from "../lib/problem";
+import { AUDIT_ACTIONS, auditClientEvents } from "./audit";
+import { assertManageable, manageableClientId } from "./client-access";
+import { auditContextOf, type ServiceDeps } from "./deps";
+import { generateClientSecret, hashClientSecret, SECRET_HASH_VERSION, timingSafeEqualStrings } from "./secrets";
 
 /**
  * Secret rotation with a grace period (docs/token-lifecycle.md). A client has exactly one current
@@ -14,7 +19,6 @@ import { hashClientSecret, SECRET_HASH_VERSION, timingSafeEqualStrings } from ".
 
 /** At most this many previous secrets may be live at once. */
 export const MAX_PREVIOUS_SECRETS = 5;
-export { MAX_GRACE_PERIOD_SECONDS } from "../schemas/clients";
 
 export type StoredSecret = { hash: string; expiresOn: number | null };
 
@@ -92,7 +96,7 @@ export function purgeExpiredSecrets(db: Database, clientId: string, now: number)
  *
  * The demotion re-checks the five-previous cap inside the batch, so two concurrent rotations
  * cannot exceed it: when the cap is reached the current row stays current, the insert then hits
- * the one-current-secret unique index and the whole batch rolls back (see `isSecretConflict`).
+ * the one-current-secret unique index and the whole batch rolls back (`isUniqueViolation`).
  *
  * With `currentSecretId` (the current row the caller read), only that row is retired. A rotation
  * that lost a race therefore retires nothing, hits the same unique index and rolls back, instead of
@@ -130,20 +134,8 @@ export function rotationStatements(
   ] as const;
 }
 
-/** Whether a failed rotation batch lost a race on the one-current-secret index (a concurrent rotation). */
-export function isSecretConflict(error: unknown): boolean {
-  const message = error instanceof Error ? `${error.message} ${String(error.cause ?? "")}` : String(error);
-  return /UNIQUE constraint failed/i.test(message);
-}
-
-/** Whether a failed batch referenced a client that a concurrent request deleted. */
-export function isMissingClient(error: unknown): boolean {
-  const message = error instanceof Error ? `${error.message} ${String(error.cause ?? "")}` : String(error);
-  return /FOREIGN KEY constraint failed/i.test(message);
-}
-
 /** The 409 for a rotation that lost a race with another rotation of the same client. */
-export function concurrentRotation(): HttpProblem {
+function concurrentRotation(): HttpProblem {
   return new HttpProblem({
     status: 409,
     type: PROBLEM_TYPES.conflict,
@@ -152,11 +144,84 @@ export function concurrentRotation(): HttpProblem {
 }
 
 /** The 409 for a rotation with a grace period while five previous secrets are still live. */
-export function tooManyPreviousSecrets(earliestExpiry: number | null): HttpProblem {
+function tooManyPreviousSecrets(earliestExpiry: number | null): HttpProblem {
   const until = earliestExpiry === null ? "" : ` The earliest expires at ${new Date(earliestExpiry).toISOString()}.`;
   return new HttpProblem({
     status: 409,
     type: PROBLEM_TYPES.conflict,
     detail: `At most ${MAX_PREVIOUS_SECRETS} previous secrets may be live at once; rotate with grace_period=0 or wait.${until}`,
   });
+}
+
+/** As `findManageableClient`, with the state of the client's secrets read in the same statement. */
+async function findClientForRotation(
+  db: Database,
+  principal: Principal,
+  clientId: string,
+  now: number,
+): Promise<{ client: ClientRow } & RotationState> {
+  const id = manageableClientId(principal, clientId);
+  const row = await guardD1(
+    db
+      .select({ client: clients, ...rotationStateColumns(now) })
+      .from(clients)
+      .where(eq(clients.clientId, id))
+      .get(),
+  );
+  if (!row) throw clientNotFound();
+  assertManageable(principal, row.client);
+  return row;
+}
+
+/**
+ * regenerateSecret (SPEC §4.4): issues a new secret. With grace 0 (the default) the old one stops
+ * authenticating at once (DocSpace's behaviour); with a grace period it keeps authenticating until
+ * `now + grace`, and that expiry is returned. At most five previous secrets may be live at once
+ * (409 otherwise); expired previous secrets are purged in the same batch.
+ */
+export async function regenerateSecret(
+  deps: ServiceDeps,
+  principal: Principal,
+  clientId: string,
+  gracePeriodSeconds = 0,
+): Promise<{ secret: string; previousSecretExpiresAt: number | null }> {
+  const { db } = deps;
+  const graceful = gracePeriodSeconds > 0;
+  const { client, currentSecretId, livePrevious, earliestLiveExpiry } = await findClientForRotation(
+    db,
+    principal,
+    clientId,
+    deps.now,
+  );
+  if (graceful && livePrevious >= MAX_PREVIOUS_SECRETS) throw tooManyPreviousSecrets(earliestLiveExpiry);
+  const secret = generateClientSecret();
+  const hash = await hashClientSecret(secret, deps.pepper);
+  try {
+    await db.batch([
+      ...rotationStatements(db, client.clientId, hash, deps.now, gracePeriodSeconds, currentSecretId ?? undefined),
+      db
+        .update(clients)
+        .set({ modifiedOn: deps.now, modifiedBy: principal.userId })
+        .where(eq(clients.clientId, client.clientId)),
+      auditClientEvents(
+        db,
+        auditContextOf(principal, deps.request),
+        AUDIT_ACTIONS.regenerate,
+        client.clientId,
+        deps.now,
+      ),
+    ]);
+  } catch (error) {
+    // Deleted between our read and our batch: nothing was changed, and the client is gone.
+    if (isForeignKeyViolation(error)) throw clientNotFound();
+    if (isUniqueViolation(error)) {
+      // Either a concurrent rotation retired the secret we read, or (with a grace period) it filled
+      // the last previous-secret slot. Either way nothing was changed; a fresh read tells which.
+      const now = await findClientForRotation(db, principal, clientId, deps.now);
+      if (graceful && now.livePrevious >= MAX_PREVIOUS_SECRETS) throw tooManyPreviousSecrets(now.earliestLiveExpiry);
+      throw concurrentRotation();
+    }
+    return guardD1(Promise.reject(error));
+  }
+  return { secret, previousSecretExpiresAt: graceful ? deps.now + gracePeriodSeconds * 1000 : null };
 }

@@ -56,9 +56,3 @@ export function timingSafeEqualStrings(a: string, b: string): boolean {
   if (x.length !== y.length) return false;
   return crypto.subtle.timingSafeEqual(x, y);
 }
-
-/** Whether `secret` matches a stored hash, in constant time. Unknown hash versions never match. */
-export async function verifyClientSecret(secret: string, storedHash: string, pepper: string): Promise<boolean> {
-  if (!storedHash.startsWith(`${SECRET_HASH_VERSION}$`)) return false;
-  return timingSafeEqualStrings(await hashClientSecret(secret, pepper), storedHash);
-}

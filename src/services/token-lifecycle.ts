@@ -1,36 +1,22 @@
 import { eq, sql } from "drizzle-orm";
-import type { Principal } from "../auth/principal";
 import type { Database } from "../db/client";
-import { type ClientRow, clientSecrets, clients, consents } from "../db/schema";
+import { guardD1 } from "../db/errors";
+import { type ClientRow, type ConsentRow, clientSecrets, clients, consents } from "../db/schema";
 import { GUID_PATTERN } from "../lib/ids";
 import { clientNotFound, HttpProblem, PROBLEM_TYPES, unavailable, validationFailed } from "../lib/problem";
-import { clientRevocationKey, consentRevocationKey, readRevocation, writeRevocations } from "../revocation/revocations";
-import type {
-  AuthenticatedClient,
-  ConsentRecord,
-  RecordConsentInput,
-  TokenStatus,
-  TokenStatusInput,
-} from "../schemas/oauth2";
-import { AUDIT_ACTIONS, auditInsertIfClientExists } from "./audit";
-import { batchOrRestore, type ClientServiceDeps, findManageableClient, tokensRevokedEntry } from "./clients";
+import { clientRevocationKey, consentRevocationKey, readRevocation } from "../revocation/revocations";
+import type { RecordConsentInput, TokenStatus, TokenStatusInput } from "../schemas/oauth2";
+import type { ServiceDeps } from "./deps";
 import { isLiveSecret, matchesLiveSecret, purgeExpiredSecrets } from "./secret-rotation";
-import { guardD1 } from "./storage-errors";
 
 /**
  * The authorization server's side of the client lifecycle (docs/token-lifecycle.md): check a
- * client's credentials, record a user's consent, answer whether a token is still valid, and revoke
- * every token of a client. Dependencies come in as arguments; nothing here knows about HTTP.
+ * client's credentials, record a user's consent and answer whether a token is still valid. The
+ * caller is a service, not a user, so nothing here writes an audit event.
  */
 
-/** What the service routes need: no audit context, since the caller is a service, not a user. */
-export type LifecycleDeps = {
-  db: Database;
-  kv: KVNamespace;
-  /** Milliseconds since the epoch. */
-  now: number;
-  pepper: string;
-};
+/** What the service routes use of the request's dependencies. */
+type LifecycleDeps = Pick<ServiceDeps, "db" | "kv" | "now" | "pepper">;
 
 const invalidClient = (): HttpProblem =>
   new HttpProblem({
@@ -38,21 +24,6 @@ const invalidClient = (): HttpProblem =>
     type: PROBLEM_TYPES.invalidClient,
     detail: "invalid_client: unknown client or wrong secret.",
   });
-
-/** What an authorization server needs about a client it has just authenticated. */
-export function toAuthenticatedClient(row: ClientRow): AuthenticatedClient {
-  return {
-    client_id: row.clientId,
-    tenant: row.tenant,
-    scopes: row.scopes,
-    redirect_uris: row.redirectUris,
-    allowed_origins: row.allowedOrigins,
-    logout_redirect_uris: row.logoutRedirectUri ? [row.logoutRedirectUri] : [],
-    authentication_methods: row.allowPkce ? ["client_secret_post", "none"] : ["client_secret_post"],
-    allow_pkce: row.allowPkce,
-    enabled: row.enabled,
-  };
-}
 
 /**
  * Checks a client's secret: the current one or a previous one inside its grace period. An unknown
@@ -98,7 +69,7 @@ export async function authenticateClient(deps: LifecycleDeps, clientId: string, 
  * (400 `ErrorInvalidScope`); an unknown client is 404 and a disabled one 403, since a disabled
  * client may get no new tokens. Users of any tenant may consent: every client is public.
  */
-export async function recordConsent(deps: LifecycleDeps, input: RecordConsentInput): Promise<ConsentRecord> {
+export async function recordConsent(deps: LifecycleDeps, input: RecordConsentInput): Promise<ConsentRow> {
   const { db } = deps;
   const client = await guardD1(
     db
@@ -132,13 +103,7 @@ export async function recordConsent(deps: LifecycleDeps, input: RecordConsentInp
       ON CONFLICT (tenant, user_id, client_id) DO UPDATE SET scopes = excluded.scopes, modified_on = excluded.modified_on`),
   );
   if (result.meta.changes === 0) throw clientNotFound();
-  return {
-    client_id: input.client_id,
-    user_id: input.user_id,
-    tenant_id: input.tenant_id,
-    scopes: input.scopes,
-    modified_at: new Date(deps.now).toISOString(),
-  };
+  return { tenant: input.tenant_id, userId: input.user_id, clientId: input.client_id, scopes, modifiedOn: deps.now };
 }
 
 /**
@@ -194,24 +159,4 @@ export async function tokenStatus(deps: LifecycleDeps, input: TokenStatusInput):
   }
   if (!(await clientExists(deps.db, input.client_id, deps.now))) return { active: false, reason: "unknown_client" };
   return { active: true };
-}
-
-/**
- * Revokes every token issued to a client so far without deleting it (ADMIN of the tenant, USER
- * own). The revocation entry is written first; if the audit batch then fails it is put back.
- */
-export async function revokeClientTokens(
-  deps: ClientServiceDeps,
-  principal: Principal,
-  clientId: string,
-): Promise<void> {
-  const client = await findManageableClient(deps.db, principal, clientId);
-  const writes = await writeRevocations(
-    deps.kv,
-    [tokensRevokedEntry(client.clientId, deps.now)],
-    deps.revocationTtlSeconds,
-  );
-  await batchOrRestore(deps, writes, [
-    auditInsertIfClientExists(deps.db, deps.audit, AUDIT_ACTIONS.revokeTokens, client.clientId, deps.now),
-  ]);
 }

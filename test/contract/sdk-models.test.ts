@@ -5,6 +5,7 @@ import { buildOpenApiDocument } from "../../src/lib/openapi";
 import type { OpenApiDocument, SchemaObject } from "../../src/lib/openapi-types";
 import { call, clientBody, createClientAs } from "../helpers/api";
 import { operationsOf } from "../helpers/openapi-document";
+import { SEEDED_SCOPES } from "../helpers/scopes";
 import { type Caller, newCaller } from "../helpers/signature";
 
 /**
@@ -498,17 +499,7 @@ describe("the DocSpace SDK's response models", () => {
       type: string;
     }[];
     expect(scopes.map((s) => `${s.name} ${s.group} ${s.type}`).sort()).toEqual(
-      [
-        "accounts:read accounts read",
-        "accounts:write accounts write",
-        "accounts.self:read profiles read",
-        "accounts.self:write profiles write",
-        "files:read files read",
-        "files:write files write",
-        "rooms:read rooms read",
-        "rooms:write rooms write",
-        "openid openid openid",
-      ].sort(),
+      SEEDED_SCOPES.map((s) => `${s.name} ${s.group} ${s.type}`).sort(),
     );
   });
 });

@@ -123,7 +123,7 @@ export function faultyKV(kv: KVNamespace, plan: FaultPlan = {}) {
 export function unreachableDurableObjects(namespace: DurableObjectNamespace): DurableObjectNamespace {
   return new Proxy(namespace, {
     get(target, property) {
-      if (property === "get") {
+      if (property === "get" || property === "getByName") {
         return () =>
           new Proxy(
             {},

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import type { ExpectStatic } from "vitest";
-import { API_BASE, createApp } from "../../src/app";
+import { clientRevocationKey, consentRevocationKey } from "../../src/revocation/revocations";
 import { clientBody } from "./api";
 
 /**
@@ -46,7 +46,7 @@ const byId =
     `/clients/${id}${suffix}`;
 
 /** Every endpoint of SPEC §4 that takes a client id in its path. */
-const CLIENT_ID_ENDPOINTS: EndpointCase[] = [
+export const CLIENT_ID_ENDPOINTS: EndpointCase[] = [
   {
     id: "updateClient",
     method: "PUT",
@@ -151,7 +151,7 @@ const CLIENT_ID_ENDPOINTS: EndpointCase[] = [
 ];
 
 /** Endpoints of SPEC §4 without a client id. */
-const COLLECTION_ENDPOINTS: EndpointCase[] = [
+export const COLLECTION_ENDPOINTS: EndpointCase[] = [
   {
     id: "createClient",
     method: "POST",
@@ -232,26 +232,6 @@ const COLLECTION_ENDPOINTS: EndpointCase[] = [
   },
 ];
 
-let registered: Set<string> | undefined;
-
-/** Whether the app registers `method template` (routes land while these suites exist). */
-export function isLanded(method: HttpMethod, template: string): boolean {
-  registered ??= new Set(createApp().routes.map((r) => `${r.method} ${r.path.replace(/\/$/, "")}`));
-  return registered.has(`${method} ${API_BASE}${template}`);
-}
-
-/** The client-id endpoints the app serves today. */
-export const clientIdEndpoints = (): EndpointCase[] =>
-  CLIENT_ID_ENDPOINTS.filter((e) => isLanded(e.method, e.template));
-
-/** The collection endpoints the app serves today. */
-export const collectionEndpoints = (): EndpointCase[] =>
-  COLLECTION_ENDPOINTS.filter((e) => isLanded(e.method, e.template));
-
-/** The endpoints of SPEC §4 the app does not serve yet (reported, not silently dropped). */
-export const missingEndpoints = (): string[] =>
-  [...CLIENT_ID_ENDPOINTS, ...COLLECTION_ENDPOINTS].filter((e) => !isLanded(e.method, e.template)).map((e) => e.id);
-
 type Expect = ExpectStatic;
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -309,14 +289,20 @@ export type TenantState = {
 export async function tenantState(tenant: number): Promise<TenantState> {
   const row = await env.DB.prepare(
     `SELECT
-      (SELECT json_group_array(json_array(client_id, name, description, logo, website_url, terms_url, policy_url,
-          logout_redirect_uri, redirect_uris, allowed_origins, scopes, enabled, is_public, allow_pkce,
-          created_on, created_by, modified_on, modified_by))
+      (SELECT json_group_array(json_object(
+          'client_id', client_id, 'name', name, 'description', description, 'logo', logo,
+          'website_url', website_url, 'terms_url', terms_url, 'policy_url', policy_url,
+          'logout_redirect_uri', logout_redirect_uri, 'redirect_uris', redirect_uris,
+          'allowed_origins', allowed_origins, 'scopes', scopes, 'enabled', enabled, 'is_public', is_public,
+          'allow_pkce', allow_pkce, 'created_on', created_on, 'created_by', created_by,
+          'modified_on', modified_on, 'modified_by', modified_by))
         FROM (SELECT * FROM clients WHERE tenant = ?1 ORDER BY client_id)) AS clients,
-      (SELECT json_group_array(json_array(id, client_id, hash, created_on, expires_on))
+      (SELECT json_group_array(json_object('id', id, 'client_id', client_id, 'hash', hash,
+          'created_on', created_on, 'expires_on', expires_on))
         FROM (SELECT s.* FROM client_secrets s JOIN clients c ON c.client_id = s.client_id
               WHERE c.tenant = ?1 ORDER BY s.id)) AS secrets,
-      (SELECT json_group_array(json_array(user_id, client_id, scopes, modified_on))
+      (SELECT json_group_array(json_object('user_id', user_id, 'client_id', client_id, 'scopes', scopes,
+          'modified_on', modified_on))
         FROM (SELECT * FROM consents WHERE tenant = ?1 ORDER BY user_id, client_id)) AS consents,
       (SELECT COUNT(*) FROM audit_events WHERE tenant = ?1) AS audits,
       (SELECT COUNT(*) FROM clients c WHERE c.tenant = ?1 AND
@@ -379,7 +365,7 @@ export async function cleanDbReport(): Promise<DbInvariantReport> {
 /** Every KV revocation entry that names the client (client-wide or per user). */
 export async function revocationKeysFor(clientId: string): Promise<string[]> {
   const keys: string[] = [];
-  for (const prefix of [`revoked:client:${clientId}`, `revoked:consent:${clientId}:`]) {
+  for (const prefix of [clientRevocationKey(clientId), consentRevocationKey(clientId, "")]) {
     const listed = await env.REVOCATIONS.list({ prefix });
     keys.push(...listed.keys.map((k) => k.name));
   }

@@ -273,7 +273,7 @@ describe("scale", { timeout: 120_000 }, () => {
       now: NOW + 10_000,
       pepper: "unused",
       revocationTtlSeconds: 3600,
-      audit: { tenant: user.tenantId, userId: user.userId, ip: null, userAgent: null, requestId: "bulk-cap" },
+      request: { requestId: "bulk-cap", ip: null, userAgent: null },
     };
     const first = await deleteOwnClients(deps, principal, { maxClients: 2 }).catch((e: unknown) => e);
     expect(first).toBeInstanceOf(HttpProblem);

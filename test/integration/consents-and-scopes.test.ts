@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, it } from "vitest";
-import { toConsentResponse } from "../../src/services/client-queries";
+import { toConsentResponse } from "../../src/schemas/presenters";
 import { call, createClientAs } from "../helpers/api";
 import { appFetcher } from "../helpers/app";
 import { faultyD1 } from "../helpers/faults";

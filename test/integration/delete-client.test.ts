@@ -59,7 +59,7 @@ describe("deleteClient: happy path", () => {
     const after = Math.floor(Date.now() / 1000);
     expect(res.status).toBe(200);
 
-    const entry = await kvEntry(`revoked:client:${created.client_id}`);
+    const entry = await kvEntry(clientRevocationKey(created.client_id));
     expect(entry).not.toBeNull();
     expect(JSON.parse(entry?.value ?? "null")).toEqual({
       revoked_before: Math.floor(clock.now() / 1000),

@@ -1,5 +1,5 @@
 import { beforeAll, describe, it } from "vitest";
-import { consentRevocationKey } from "../../src/revocation/revocations";
+import { clientRevocationKey, consentRevocationKey } from "../../src/revocation/revocations";
 import { call, createClientAs } from "../helpers/api";
 import { appFetcher, manualClock } from "../helpers/app";
 import { newCaller } from "../helpers/signature";
@@ -53,7 +53,7 @@ describe("revokeUserClient: happy path", () => {
     const after = Math.floor(Date.now() / 1000);
     expect(res.status).toBe(200);
 
-    const entry = await kvEntry(`revoked:consent:${created.client_id}:${caller.userId}`);
+    const entry = await kvEntry(consentRevocationKey(created.client_id, caller.userId));
     expect(JSON.parse(entry?.value ?? "null")).toEqual({
       revoked_before: Math.floor(clock.now() / 1000),
       reason: "consent_revoked",
@@ -63,7 +63,7 @@ describe("revokeUserClient: happy path", () => {
     expect(entry?.expiration).toBeLessThanOrEqual(after + ttl + 1);
     // Only the caller's tokens: no entry for the owner, none client-wide.
     expect(await kvEntry(consentRevocationKey(created.client_id, owner.userId))).toBeNull();
-    expect(await kvEntry(`revoked:client:${created.client_id}`)).toBeNull();
+    expect(await kvEntry(clientRevocationKey(created.client_id))).toBeNull();
   });
 
   it("writes a 9907 audit event with the caller's tenant and user", async ({ expect }) => {

@@ -1,7 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, it } from "vitest";
 import { createDb } from "../../src/db/client";
-import { isSecretConflict, rotationStatements } from "../../src/services/secret-rotation";
+import { isUniqueViolation } from "../../src/db/errors";
+import { rotationStatements } from "../../src/services/secret-rotation";
 import { call } from "../helpers/api";
 import { appFetcher, manualClock } from "../helpers/app";
 import { faultyD1 } from "../helpers/faults";
@@ -258,7 +259,7 @@ describe("grace period: the cap is enforced inside the batch", () => {
       .batch(rotationStatements(db, client.client_id, "hmac-sha256.v1$new", T0 + 1_000, 60))
       .then(() => undefined)
       .catch((error: unknown) => error);
-    expect(isSecretConflict(failure)).toBe(true);
+    expect(isUniqueViolation(failure)).toBe(true);
     expect(await storedSecrets(client.client_id)).toEqual(before);
   });
 });
@@ -282,7 +283,7 @@ describe("concurrent rotations behave as if serial", () => {
       .batch(rotationStatements(db, client.client_id, "hmac-sha256.v1$loser", T0 + 2_000, 0, stale))
       .then(() => undefined)
       .catch((error: unknown) => error);
-    expect(isSecretConflict(failure)).toBe(true);
+    expect(isUniqueViolation(failure)).toBe(true);
     expect(await storedSecrets(client.client_id)).toEqual(before);
     expect(await authenticateStatus(client.client_id, winnerSecret)).toBe(200);
   });

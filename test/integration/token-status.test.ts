@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, it } from "vitest";
+import { clientRevocationKey, consentRevocationKey } from "../../src/revocation/revocations";
 import { call } from "../helpers/api";
 import { appFetcher, manualClock } from "../helpers/app";
 import { faultyD1, faultyKV } from "../helpers/faults";
@@ -50,7 +51,7 @@ describe("token status: active and unknown", () => {
 describe("token status: malformed entries", () => {
   it("an entry that is not valid JSON counts as absent instead of failing every check with 503", async ({ expect }) => {
     const { client, caller } = await clockedClient();
-    await env.REVOCATIONS.put(`revoked:consent:${client.client_id}:${caller.userId}`, "{not json", {
+    await env.REVOCATIONS.put(consentRevocationKey(client.client_id, caller.userId), "{not json", {
       expirationTtl: 60,
     });
     const res = await tokenStatusOf({ client_id: client.client_id, user_id: caller.userId, issued_at: secondsAt(T0) });
@@ -92,7 +93,7 @@ describe("token status: all tokens revoked (DELETE /clients/{id}/tokens)", () =>
     expect(await res.json()).toEqual({});
     const revokedAt = secondsAt(T0 + 120_500);
 
-    const entry = await kvEntry(`revoked:client:${client.client_id}`);
+    const entry = await kvEntry(clientRevocationKey(client.client_id));
     expect(JSON.parse(entry?.value ?? "null")).toEqual({ revoked_before: revokedAt, reason: "tokens_revoked" });
     // The client itself is untouched, and the action is audited.
     expect(await storedClient(client.client_id)).toEqual(before);
@@ -147,7 +148,7 @@ describe("token status: all tokens revoked (DELETE /clients/{id}/tokens)", () =>
     const res = await call("DELETE", `/clients/${client.client_id}/tokens`, { caller: who(owner) });
     expect(res.status).toBe(status);
     expect(res.headers.get("content-type")).toBe("application/problem+json");
-    expect(await kvEntry(`revoked:client:${client.client_id}`)).toBeNull();
+    expect(await kvEntry(clientRevocationKey(client.client_id))).toBeNull();
     expect((await auditEventsFor(client.client_id)).map((e) => e.action)).toEqual([9901]);
   });
 
@@ -166,7 +167,7 @@ describe("token status: all tokens revoked (DELETE /clients/{id}/tokens)", () =>
       fetcher: appFetcher({ env: { REVOCATIONS: kv } }),
     });
     expect(res.status).toBe(503);
-    expect(await kvEntry(`revoked:client:${client.client_id}`)).toBeNull();
+    expect(await kvEntry(clientRevocationKey(client.client_id))).toBeNull();
     expect((await auditEventsFor(client.client_id)).map((e) => e.action)).toEqual([9901]);
   });
 
@@ -180,7 +181,7 @@ describe("token status: all tokens revoked (DELETE /clients/{id}/tokens)", () =>
       fetcher: appFetcher({ env: { DB: db } }),
     });
     expect(res.status).toBe(503);
-    expect(await kvEntry(`revoked:client:${client.client_id}`)).toBeNull();
+    expect(await kvEntry(clientRevocationKey(client.client_id))).toBeNull();
     expect((await auditEventsFor(client.client_id)).map((e) => e.action)).toEqual([9901]);
   });
 });
@@ -231,7 +232,7 @@ describe("changeActivation with revoke_tokens", () => {
       body: { status: false },
     });
     expect(res.status).toBe(200);
-    expect(await kvEntry(`revoked:client:${client.client_id}`)).toBeNull();
+    expect(await kvEntry(clientRevocationKey(client.client_id))).toBeNull();
     const status = await tokenStatusOf({ client_id: client.client_id, user_id: caller.userId, issued_at: 1 });
     expect(status.body).toEqual({ active: true });
   });
@@ -247,7 +248,7 @@ describe("changeActivation with revoke_tokens", () => {
     expect(res.status).toBe(200);
     expect((await storedClient(client.client_id))?.enabled).toBe(0);
     const cutOff = secondsAt(T0 + 42_000);
-    const entry = JSON.parse((await kvEntry(`revoked:client:${client.client_id}`))?.value ?? "null");
+    const entry = JSON.parse((await kvEntry(clientRevocationKey(client.client_id)))?.value ?? "null");
     expect(entry).toEqual({ revoked_before: cutOff, reason: "tokens_revoked" });
     const user = crypto.randomUUID();
     expect((await tokenStatusOf({ client_id: client.client_id, user_id: user, issued_at: cutOff })).body).toEqual({
@@ -266,7 +267,7 @@ describe("changeActivation with revoke_tokens", () => {
     expect(res.status).toBe(400);
     expect(((await res.json()) as { errors: { field: string }[] }).errors[0]?.field).toBe("revoke_tokens");
     expect(await storedClient(client.client_id)).toEqual(before);
-    expect(await kvEntry(`revoked:client:${client.client_id}`)).toBeNull();
+    expect(await kvEntry(clientRevocationKey(client.client_id))).toBeNull();
   });
 
   it("if KV cannot be written, the client stays enabled (503, fail closed)", async ({ expect }) => {
@@ -280,7 +281,7 @@ describe("changeActivation with revoke_tokens", () => {
     });
     expect(res.status).toBe(503);
     expect(await storedClient(client.client_id)).toEqual(before);
-    expect(await kvEntry(`revoked:client:${client.client_id}`)).toBeNull();
+    expect(await kvEntry(clientRevocationKey(client.client_id))).toBeNull();
   });
 
   it("if D1 refuses the change, the revocation entry is taken back (503)", async ({ expect }) => {
@@ -294,7 +295,7 @@ describe("changeActivation with revoke_tokens", () => {
     });
     expect(res.status).toBe(503);
     expect(await storedClient(client.client_id)).toEqual(before);
-    expect(await kvEntry(`revoked:client:${client.client_id}`)).toBeNull();
+    expect(await kvEntry(clientRevocationKey(client.client_id))).toBeNull();
   });
 });
 

@@ -1,5 +1,6 @@
 import { beforeAll, describe, type ExpectStatic, it } from "vitest";
 import { call, clientBody, createClientAs } from "../helpers/api";
+import { SEEDED_SCOPES } from "../helpers/scopes";
 import { type Caller, newCaller } from "../helpers/signature";
 import { auditEventsOfTenant, clientsOfTenant, storedClient, warmUpWorker } from "../helpers/stored-state";
 
@@ -238,22 +239,7 @@ describe("createClient: the boundaries and allowed shapes are accepted", () => {
     ["12 redirect URIs", { redirect_uris: distinctUris(12) }],
     ["13 redirect URIs that collapse to 12", { redirect_uris: [...distinctUris(12), "https://app.example/cb/0"] }],
     ["a redirect URI of exactly 2,048 characters", { redirect_uris: [urlOfLength(2048)] }],
-    [
-      "every scope",
-      {
-        scopes: [
-          "accounts:read",
-          "accounts:write",
-          "accounts.self:read",
-          "accounts.self:write",
-          "files:read",
-          "files:write",
-          "rooms:read",
-          "rooms:write",
-          "openid",
-        ],
-      },
-    ],
+    ["every scope", { scopes: SEEDED_SCOPES.map((s) => s.name) }],
     ["is_public false (ignored)", { is_public: false }],
   ] as const)("%s", async ([, overrides], { expect }) => {
     const { res } = await create(clientBody(overrides));

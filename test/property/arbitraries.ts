@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { encodeAny } from "../helpers/reliability";
+import { SEEDED_SCOPES } from "../helpers/scopes";
 
 /**
  * Generators of hostile input for the property suites: strings that break naive code (NUL, lone
@@ -8,17 +9,7 @@ import { encodeAny } from "../helpers/reliability";
  * could never produce (duplicate keys, `__proto__`, deep nesting, raw control characters).
  */
 
-export const SCOPES = [
-  "accounts:read",
-  "accounts:write",
-  "accounts.self:read",
-  "accounts.self:write",
-  "files:read",
-  "files:write",
-  "rooms:read",
-  "rooms:write",
-  "openid",
-];
+export const SCOPES = SEEDED_SCOPES.map((s) => s.name);
 
 const NASTY_STRINGS = [
   "",

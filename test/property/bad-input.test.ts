@@ -5,21 +5,21 @@ import { MAX_BODY_BYTES } from "../../src/middleware/json-body";
 import { call, clientBody, createClientAs } from "../helpers/api";
 import {
   assertProperty,
+  CLIENT_ID_ENDPOINTS,
+  COLLECTION_ENDPOINTS,
   casesSoFar,
   checkResponse,
   cleanDbReport,
-  clientIdEndpoints,
-  collectionEndpoints,
   countCase,
   dbInvariants,
   type EndpointCase,
   encodeAny,
   fcParams,
-  missingEndpoints,
   type TenantState,
   tenantState,
 } from "../helpers/reliability";
 import { type Caller, newCaller, signFor } from "../helpers/signature";
+import type { StoredClient } from "../helpers/stored-state";
 import {
   activationBody,
   createBody,
@@ -40,30 +40,23 @@ import {
 
 const TIMEOUT = 300_000;
 
-type StoredRow = [
-  clientId: string,
-  name: string,
-  description: string | null,
-  logo: string | null,
-  websiteUrl: string | null,
-  termsUrl: string | null,
-  policyUrl: string | null,
-  logoutRedirectUri: string | null,
-  redirectUris: string,
-  allowedOrigins: string,
-  scopes: string,
-  enabled: number,
-  isPublic: number,
-  allowPkce: number,
-  createdOn: number,
-  createdBy: string,
-  modifiedOn: number,
-  modifiedBy: string,
-];
+/** The columns updateClient may never change (SPEC §4.2: fixed after creation, or not the caller's to set). */
+const FIXED_COLUMNS = [
+  "website_url",
+  "terms_url",
+  "policy_url",
+  "logout_redirect_uri",
+  "redirect_uris",
+  "scopes",
+  "enabled",
+  "is_public",
+  "created_on",
+  "created_by",
+] as const satisfies readonly (keyof StoredClient)[];
 
-const clientRows = (s: TenantState) => new Map((JSON.parse(s.clients) as StoredRow[]).map((r) => [r[0], r]));
-const childRows = (json: string, clientIdAt: number, skip: Set<string>) =>
-  (JSON.parse(json) as unknown[][]).filter((r) => !skip.has(String(r[clientIdAt])));
+const clientRows = (s: TenantState) => new Map((JSON.parse(s.clients) as StoredClient[]).map((r) => [r.client_id, r]));
+const childRows = (json: string, skip: Set<string>) =>
+  (JSON.parse(json) as { client_id: string }[]).filter((r) => !skip.has(r.client_id));
 
 let caller: Caller;
 let signature: string;
@@ -96,7 +89,7 @@ async function dropCreated(clientId: string): Promise<void> {
 }
 
 afterAll(() => {
-  console.info(`[bad-input] generated cases run: ${casesSoFar()}; endpoints not yet served: ${missingEndpoints()}`);
+  console.info(`[bad-input] generated cases run: ${casesSoFar()}`);
   vi.restoreAllMocks();
 });
 
@@ -140,7 +133,7 @@ async function nextState(
       if (!skip.has(id)) expect(now.get(id), `client ${id} untouched`).toEqual(before.get(id));
     }
     const secretSkip = secretsMayChange ? skip : new Set<string>();
-    expect(childRows(after.secrets, 1, secretSkip)).toEqual(childRows(state.secrets, 1, secretSkip));
+    expect(childRows(after.secrets, secretSkip)).toEqual(childRows(state.secrets, secretSkip));
     expect(after.consents).toBe(state.consents);
     expect(after.audits - state.audits, "one audit event per change").toBeLessThanOrEqual(1);
   }
@@ -178,19 +171,19 @@ describe("generated bodies", () => {
         const id = String(parsed.client_id);
         const after = await nextState(expect, response, [id], true);
         const row = clientRows(after).get(id);
-        expect(row?.[1]).toBe(String(body.name).trim());
-        expect(row?.[1]).toBe(parsed.name);
-        expect(row?.[11], "enabled starts true whatever the body says").toBe(1);
-        expect(row?.[12], "is_public is always true").toBe(1);
-        expect(row?.[15]).toBe(caller.userId);
-        for (const list of [row?.[8], row?.[9], row?.[10]]) {
+        expect(row?.name).toBe(String(body.name).trim());
+        expect(row?.name).toBe(parsed.name);
+        expect(row?.enabled, "enabled starts true whatever the body says").toBe(1);
+        expect(row?.is_public, "is_public is always true").toBe(1);
+        expect(row?.created_by).toBe(caller.userId);
+        for (const list of [row?.redirect_uris, row?.allowed_origins, row?.scopes]) {
           const items = JSON.parse(String(list)) as string[];
           expect(items.length).toBeGreaterThanOrEqual(1);
           expect(items.length).toBeLessThanOrEqual(12);
           expect(new Set(items).size, "lists are sets").toBe(items.length);
         }
-        expect((JSON.parse(String(row?.[10])) as string[]).every((s) => SCOPES.includes(s))).toBe(true);
-        expect((JSON.parse(String(row?.[9])) as string[]).every(isOrigin)).toBe(true);
+        expect((JSON.parse(String(row?.scopes)) as string[]).every((s) => SCOPES.includes(s))).toBe(true);
+        expect((JSON.parse(String(row?.allowed_origins)) as string[]).every(isOrigin)).toBe(true);
         await dropCreated(id);
       }),
       fcParams("createClient bodies", 1200),
@@ -213,18 +206,18 @@ describe("generated bodies", () => {
         }
         const row = clientRows(await nextState(expect, response, [own])).get(own);
         if (!row || !before) throw new Error("the fuzzed client vanished");
-        expect(row[1]).toBe(String(body.name).trim());
-        expect(row[2]).toBe("description" in body ? body.description : before[2]);
-        expect(row[3]).toBe("logo" in body ? body.logo : before[3]);
-        expect(row[13]).toBe(body.allow_pkce === true ? 1 : 0);
-        const origins = JSON.parse(row[9]) as string[];
+        expect(row.name).toBe(String(body.name).trim());
+        expect(row.description).toBe("description" in body ? body.description : before.description);
+        expect(row.logo).toBe("logo" in body ? body.logo : before.logo);
+        expect(row.allow_pkce).toBe(body.allow_pkce === true ? 1 : 0);
+        const origins = JSON.parse(row.allowed_origins) as string[];
         expect(origins.length).toBeGreaterThanOrEqual(1);
         expect(origins.length).toBeLessThanOrEqual(12);
         expect(origins.every(isOrigin)).toBe(true);
         // Fixed after creation (SPEC §4.2), whatever the body says.
-        for (const i of [4, 5, 6, 7, 8, 10, 11, 12, 14, 15] as const) expect(row[i]).toEqual(before[i]);
-        expect(row[16]).toBeGreaterThanOrEqual(before[16]);
-        expect(row[17]).toBe(caller.userId);
+        for (const column of FIXED_COLUMNS) expect(row[column]).toEqual(before[column]);
+        expect(row.modified_on).toBeGreaterThanOrEqual(before.modified_on);
+        expect(row.modified_by).toBe(caller.userId);
       }),
       fcParams("updateClient bodies", 1200),
     );
@@ -245,7 +238,7 @@ describe("generated bodies", () => {
         if (bodyBytes > MAX_BODY_BYTES) expect(response.status, "SPEC §5: a body over 1 MiB is 413").toBe(413);
         else if (typeof status !== "boolean") expect(response.status, "SPEC §4.5: status must be a boolean").toBe(400);
         const after = await nextState(expect, response, response.status === 200 ? [own] : []);
-        if (response.status === 200) expect(clientRows(after).get(own)?.[11]).toBe(status ? 1 : 0);
+        if (response.status === 200) expect(clientRows(after).get(own)?.enabled).toBe(status ? 1 : 0);
       }),
       fcParams("changeActivation bodies", 600),
     );
@@ -278,9 +271,9 @@ describe("generated bodies", () => {
         const after = await nextState(expect, response, changed, target.method === "POST");
         if (response.status < 300 && json) {
           const row = clientRows(after).get(changed[0] ?? "");
-          if (target.method === "PATCH") expect(row?.[11]).toBe(json.status ? 1 : 0);
-          else expect(row?.[1], "the last duplicate key wins, as in JSON.parse").toBe(String(json.name).trim());
-          if (target.method === "POST") expect(row?.[11], "__proto__ cannot set enabled").toBe(1);
+          if (target.method === "PATCH") expect(row?.enabled).toBe(json.status ? 1 : 0);
+          else expect(row?.name, "the last duplicate key wins, as in JSON.parse").toBe(String(json.name).trim());
+          if (target.method === "POST") expect(row?.enabled, "__proto__ cannot set enabled").toBe(1);
         }
         if (target.method === "POST" && response.status === 201) await dropCreated(String(parsed.client_id));
         expect(({} as Record<string, unknown>).polluted).toBe(undefined);
@@ -307,7 +300,7 @@ describe("generated bodies", () => {
         const after = await nextState(expect, response, response.status === 201 ? [id] : [], true);
         if (response.status === 201) {
           const row = clientRows(after).get(id);
-          for (const list of [row?.[8], row?.[9], row?.[10]]) {
+          for (const list of [row?.redirect_uris, row?.allowed_origins, row?.scopes]) {
             expect((JSON.parse(String(list)) as string[]).length).toBeLessThanOrEqual(12);
           }
           await dropCreated(id);
@@ -364,7 +357,7 @@ describe("generated path ids, query strings and headers", () => {
   test("path ids: a client the caller does not own is never served, changed or revealed", {
     timeout: TIMEOUT,
   }, async ({ expect }) => {
-    const endpoints = clientIdEndpoints();
+    const endpoints = CLIENT_ID_ENDPOINTS;
     await assertProperty(
       fc.asyncProperty(fc.constantFrom(...endpoints), hostileIds(), async (endpoint, id) => {
         countCase();
@@ -394,7 +387,7 @@ describe("generated path ids, query strings and headers", () => {
     timeout: TIMEOUT,
   }, async ({ expect }) => {
     // Bulk deletes would empty the fuzzed tenant; they are swept by the fault suite instead.
-    const endpoints = [...clientIdEndpoints(), ...collectionEndpoints()].filter(
+    const endpoints = [...CLIENT_ID_ENDPOINTS, ...COLLECTION_ENDPOINTS].filter(
       (e) => e.id !== "deleteClients" && e.id !== "deleteTenantClients",
     );
     const targetOf = (e: EndpointCase) => (e.id === "deleteClient" ? crypto.randomUUID() : own);
@@ -490,7 +483,7 @@ describe("generated path ids, query strings and headers", () => {
           );
           expect(response.status).toBe(!signed ? 403 : !isJson ? 415 : 200);
           const after = await nextState(expect, response, response.status === 200 ? [own] : []);
-          if (response.status === 200) expect(clientRows(after).get(own)?.[11]).toBe(status ? 1 : 0);
+          if (response.status === 200) expect(clientRows(after).get(own)?.enabled).toBe(status ? 1 : 0);
         },
       ),
       fcParams("headers", 800),

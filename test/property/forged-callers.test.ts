@@ -1,14 +1,15 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, test, vi } from "vitest";
 import { deriveSignatureKeyBytes } from "../../src/auth/machine-key";
+import { clientRevocationKey } from "../../src/revocation/revocations";
 import { call, createClientAs } from "../helpers/api";
 import { appFetcher } from "../helpers/app";
 import {
   assertProperty,
+  CLIENT_ID_ENDPOINTS,
+  COLLECTION_ENDPOINTS,
   casesSoFar,
   checkResponse,
-  clientIdEndpoints,
-  collectionEndpoints,
   countCase,
   type EndpointCase,
   fcParams,
@@ -428,7 +429,7 @@ async function answerOf(endpoint: EndpointCase, caller: Caller | undefined, clie
 }
 
 describe("cross-tenant and cross-user matrix", () => {
-  const endpoints = clientIdEndpoints();
+  const endpoints = CLIENT_ID_ENDPOINTS;
 
   test.for(endpoints.map((e) => [e.id, e] as const))(
     "%s: nobody but the owner and the tenant's ADMIN learns or changes anything",
@@ -461,8 +462,8 @@ describe("cross-tenant and cross-user matrix", () => {
         if (endpoint.foreign === "idempotent") after.audits = before.audits;
         expect(after, `${name} changed the victim's tenant`).toEqual(before);
         const keys = await revocationKeysFor(clientId);
-        expect(keys.includes(`revoked:client:${clientId}`), `${name} revoked the client's tokens`).toBe(
-          keysBefore.includes(`revoked:client:${clientId}`),
+        expect(keys.includes(clientRevocationKey(clientId)), `${name} revoked the client's tokens`).toBe(
+          keysBefore.includes(clientRevocationKey(clientId)),
         );
       }
       // Positive controls, so the matrix cannot pass by refusing everyone: the tenant's ADMIN, then the owner.
@@ -479,7 +480,7 @@ describe("cross-tenant and cross-user matrix", () => {
   );
 
   test("lists never include another tenant's or another user's client", { timeout: TIMEOUT }, async ({ expect }) => {
-    const lists = collectionEndpoints().filter((e) => e.method === "GET" && e.id !== "getScopes");
+    const lists = COLLECTION_ENDPOINTS.filter((e) => e.method === "GET" && e.id !== "getScopes");
     expect(lists.length).toBeGreaterThan(0);
     const victim = newCaller("USER");
     const { client_id: clientId } = await createClientAs(victim);

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, type ExpectStatic, it, vi } from "vitest";
 import { matchServiceToken, parseServiceTokens, readBearerToken } from "../../src/middleware/service-auth";
+import { clientRevocationKey } from "../../src/revocation/revocations";
 import { call, createClientAs } from "../helpers/api";
 import { appFetcher } from "../helpers/app";
 import { SECOND_SERVICE_TOKEN, SERVICE_TOKEN, serviceCall } from "../helpers/service";
@@ -217,7 +218,7 @@ describe("user routes never accept a service token", () => {
     const res = await serviceCall(method, path(client.client_id));
     expect(res.status).toBe(403);
     expect(await storedClient(client.client_id)).toEqual(before);
-    expect(await kvEntry(`revoked:client:${client.client_id}`)).toBeNull();
+    expect(await kvEntry(clientRevocationKey(client.client_id))).toBeNull();
   });
 
   it("a service token next to a GUEST's x-signature grants nothing more than the signature", async ({ expect }) => {

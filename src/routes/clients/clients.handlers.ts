@@ -1,67 +1,40 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import type { AppEnv } from "../../env";
-import {
-  changeActivation,
-  createClient,
-  deleteClient,
-  regenerateSecret,
-  revokeConsent,
-  toClientResponse,
-  updateClient,
-} from "../../services/clients";
-import { principalOf, serviceDeps } from "../../services/deps";
+import { cursorFrom } from "../../schemas/pagination";
+import { toClientInfoPage, toClientPage, toClientResponse } from "../../schemas/presenters";
+import { deleteOwnClients, deleteTenantClients } from "../../services/bulk-delete";
+import { listClients } from "../../services/client-queries";
+import { createClient } from "../../services/clients";
 import type {
-  changeActivationRoute,
   createClientRoute,
-  deleteClientRoute,
-  regenerateSecretRoute,
-  revokeUserClientRoute,
-  updateClientRoute,
+  deleteClientsRoute,
+  deleteTenantClientsRoute,
+  getClientsInfoRoute,
+  getClientsRoute,
 } from "./clients.routes";
 
-export const createClientHandler: RouteHandler<typeof createClientRoute, AppEnv> = async (c) => {
-  const principal = principalOf(c);
-  const { client, secret } = await createClient(serviceDeps(c, principal), principal, c.req.valid("json"));
+export const createClientHandler: RouteHandler<typeof createClientRoute> = async (c) => {
+  const { client, secret } = await createClient(c.var.deps, c.var.principal, c.req.valid("json"));
   return c.json(toClientResponse(client, secret), 201);
 };
 
-export const updateClientHandler: RouteHandler<typeof updateClientRoute, AppEnv> = async (c) => {
-  const principal = principalOf(c);
-  await updateClient(serviceDeps(c, principal), principal, c.req.valid("param").clientId, c.req.valid("json"));
+export const getClientsHandler: RouteHandler<typeof getClientsRoute> = async (c) => {
+  const query = c.req.valid("query");
+  const cursor = cursorFrom(query.last_created_on, query.last_client_id);
+  return c.json(toClientPage(await listClients(c.var.deps.db, c.var.principal, query.limit, cursor)), 200);
+};
+
+export const getClientsInfoHandler: RouteHandler<typeof getClientsInfoRoute> = async (c) => {
+  const query = c.req.valid("query");
+  const cursor = cursorFrom(query.last_created_on, query.last_client_id);
+  return c.json(toClientInfoPage(await listClients(c.var.deps.db, c.var.principal, query.limit, cursor)), 200);
+};
+
+export const deleteClientsHandler: RouteHandler<typeof deleteClientsRoute> = async (c) => {
+  await deleteOwnClients(c.var.deps, c.var.principal);
   return c.json({}, 200);
 };
 
-export const deleteClientHandler: RouteHandler<typeof deleteClientRoute, AppEnv> = async (c) => {
-  const principal = principalOf(c);
-  await deleteClient(serviceDeps(c, principal), principal, c.req.valid("param").clientId);
-  return c.json({}, 200);
-};
-
-export const regenerateSecretHandler: RouteHandler<typeof regenerateSecretRoute, AppEnv> = async (c) => {
-  const principal = principalOf(c);
-  const { secret, previousSecretExpiresAt } = await regenerateSecret(
-    serviceDeps(c, principal),
-    principal,
-    c.req.valid("param").clientId,
-    c.req.valid("query").grace_period ?? 0,
-  );
-  return c.json(
-    previousSecretExpiresAt === null
-      ? { client_secret: secret }
-      : { client_secret: secret, previous_secret_expires_at: new Date(previousSecretExpiresAt).toISOString() },
-    200,
-  );
-};
-
-export const changeActivationHandler: RouteHandler<typeof changeActivationRoute, AppEnv> = async (c) => {
-  const principal = principalOf(c);
-  const { status, revoke_tokens } = c.req.valid("json");
-  await changeActivation(serviceDeps(c, principal), principal, c.req.valid("param").clientId, status, revoke_tokens);
-  return c.json({}, 200);
-};
-
-export const revokeUserClientHandler: RouteHandler<typeof revokeUserClientRoute, AppEnv> = async (c) => {
-  const principal = principalOf(c);
-  await revokeConsent(serviceDeps(c, principal), principal, c.req.valid("param").clientId);
+export const deleteTenantClientsHandler: RouteHandler<typeof deleteTenantClientsRoute> = async (c) => {
+  await deleteTenantClients(c.var.deps, c.var.principal);
   return c.json({}, 200);
 };

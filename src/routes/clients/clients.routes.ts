@@ -1,32 +1,21 @@
 import { createRoute } from "@hono/zod-openapi";
-import {
-  jsonRequest,
-  jsonResponse,
-  PROBLEM_RESPONSES,
-  ProblemSchema,
-  X_SIGNATURE_SECURITY,
-} from "../../lib/openapi-responses";
+import { jsonRequest, jsonResponse, PROBLEM_RESPONSES, TAGS, X_SIGNATURE_SECURITY } from "../../lib/openapi-responses";
 import { requireSignature } from "../../middleware/auth";
 import { jsonBody } from "../../middleware/json-body";
-import {
-  ChangeActivationRequestSchema,
-  ClientIdParamSchema,
-  ClientResponseSchema,
-  ClientSecretResponseSchema,
-  CreateClientRequestSchema,
-  EmptyObjectSchema,
-  RegenerateSecretQuerySchema,
-  UpdateClientRequestSchema,
-} from "../../schemas/clients";
+import { ClientInfoPageSchema, ClientPageSchema } from "../../schemas/client-queries";
+import { ClientResponseSchema, CreateClientRequestSchema, EmptyObjectSchema } from "../../schemas/clients";
+import { ClientInfoPageQuerySchema, ClientPageQuerySchema } from "../../schemas/pagination";
 
-/** Contracts of the six client-management operations (SPEC §4.1–§4.6). */
+/**
+ * Contracts of the client collection: `/clients` (create, list, delete the caller's own),
+ * `/clients/info` (list info) and `/clients/tenant` (delete the tenant's) — SPEC §4.1, §4.8,
+ * §4.10, §4.14, §4.15. The literal paths must win over `/clients/{clientId}`: routes/index.ts
+ * mounts this router first.
+ */
 
-const tags = ["Client management"];
-const security = X_SIGNATURE_SECURITY;
 const {
   400: badRequest,
   403: forbidden,
-  404: notFound,
   413: tooLarge,
   415: wrongType,
   429: limited,
@@ -38,8 +27,8 @@ export const createClientRoute = createRoute({
   path: "/clients",
   operationId: "createClient",
   summary: "Register a new OAuth client",
-  tags,
-  security,
+  tags: TAGS.management,
+  security: X_SIGNATURE_SECURITY,
   middleware: [requireSignature, jsonBody] as const,
   request: { body: jsonRequest(CreateClientRequestSchema) },
   responses: {
@@ -53,103 +42,76 @@ export const createClientRoute = createRoute({
   },
 });
 
-export const updateClientRoute = createRoute({
-  method: "put",
-  path: "/clients/{clientId}",
-  operationId: "updateClient",
-  summary: "Update a client's name, description, logo, origins and PKCE setting",
-  tags,
-  security,
-  middleware: [requireSignature, jsonBody] as const,
-  request: { params: ClientIdParamSchema, body: jsonRequest(UpdateClientRequestSchema) },
+export const getClientsRoute = createRoute({
+  method: "get",
+  path: "/clients",
+  operationId: "getClients",
+  summary: "List the clients the caller manages, newest first",
+  tags: TAGS.querying,
+  security: X_SIGNATURE_SECURITY,
+  middleware: [requireSignature] as const,
+  request: { query: ClientPageQuerySchema },
   responses: {
-    200: jsonResponse(EmptyObjectSchema, "Updated."),
+    200: jsonResponse(ClientPageSchema, "A page; `last_*` are null when there is no next page."),
     400: badRequest,
     403: forbidden,
-    404: notFound,
-    413: tooLarge,
-    415: wrongType,
     429: limited,
     503: unavailable,
   },
 });
 
-export const deleteClientRoute = createRoute({
+const bulkUnavailable = {
+  ...unavailable,
+  description:
+    "KV or D1 is unavailable and nothing was deleted; or, past the per-request limit, some clients were deleted (each revoked first) and the request should be repeated.",
+};
+
+export const deleteClientsRoute = createRoute({
   method: "delete",
-  path: "/clients/{clientId}",
-  operationId: "deleteClient",
-  summary: "Delete a client and revoke every token issued to it",
-  tags,
-  security,
+  path: "/clients",
+  operationId: "deleteClients",
+  summary: "Delete every client the caller created in its tenant and revoke their tokens",
+  tags: TAGS.management,
+  security: X_SIGNATURE_SECURITY,
   middleware: [requireSignature] as const,
-  request: { params: ClientIdParamSchema },
   responses: {
-    200: jsonResponse(EmptyObjectSchema, "Deleted."),
+    200: jsonResponse(EmptyObjectSchema, "Deleted (also when there was nothing to delete)."),
     403: forbidden,
-    404: notFound,
     429: limited,
-    503: unavailable,
+    503: bulkUnavailable,
   },
 });
 
-export const regenerateSecretRoute = createRoute({
-  method: "patch",
-  path: "/clients/{clientId}/regenerate",
-  operationId: "regenerateSecret",
-  summary: "Issue a new client secret; the old one stops working at once, or after an optional grace period",
-  tags,
-  security,
+export const getClientsInfoRoute = createRoute({
+  method: "get",
+  path: "/clients/info",
+  operationId: "getClientsInfo",
+  summary: "List the public info of the clients the caller manages, newest first",
+  tags: TAGS.querying,
+  security: X_SIGNATURE_SECURITY,
   middleware: [requireSignature] as const,
-  request: { params: ClientIdParamSchema, query: RegenerateSecretQuerySchema },
+  request: { query: ClientInfoPageQuerySchema },
   responses: {
-    200: jsonResponse(ClientSecretResponseSchema, "The new secret (shown only here)."),
+    200: jsonResponse(ClientInfoPageSchema, "A page; `last_*` are null when there is no next page."),
     400: badRequest,
     403: forbidden,
-    404: notFound,
-    409: {
-      description: "grace_period > 0 while five previous secrets are still live.",
-      content: { "application/problem+json": { schema: ProblemSchema } },
-    },
     429: limited,
     503: unavailable,
   },
 });
 
-export const changeActivationRoute = createRoute({
-  method: "patch",
-  path: "/clients/{clientId}/activation",
-  operationId: "changeActivation",
-  summary: "Enable or disable a client",
-  tags,
-  security,
-  middleware: [requireSignature, jsonBody] as const,
-  request: { params: ClientIdParamSchema, body: jsonRequest(ChangeActivationRequestSchema) },
-  responses: {
-    200: jsonResponse(EmptyObjectSchema, "Changed."),
-    400: badRequest,
-    403: forbidden,
-    404: notFound,
-    413: tooLarge,
-    415: wrongType,
-    429: limited,
-    503: unavailable,
-  },
-});
-
-export const revokeUserClientRoute = createRoute({
+export const deleteTenantClientsRoute = createRoute({
   method: "delete",
-  path: "/clients/{clientId}/revoke",
-  operationId: "revokeUserClient",
-  summary: "Revoke the caller's consent for a client and its tokens for the caller",
-  tags,
-  security,
+  path: "/clients/tenant",
+  operationId: "deleteTenantClients",
+  summary: "Delete every client of the caller's tenant and revoke their tokens (ADMIN only)",
+  tags: TAGS.management,
+  security: X_SIGNATURE_SECURITY,
   middleware: [requireSignature] as const,
-  request: { params: ClientIdParamSchema },
   responses: {
-    200: jsonResponse(EmptyObjectSchema, "Revoked (also when there was nothing to revoke)."),
+    200: jsonResponse(EmptyObjectSchema, "Deleted (also when there was nothing to delete)."),
     403: forbidden,
-    404: notFound,
     429: limited,
-    503: unavailable,
+    503: bulkUnavailable,
   },
 });

@@ -1,12 +1,11 @@
 import { createRoute } from "@hono/zod-openapi";
-import { jsonResponse, PROBLEM_RESPONSES, X_SIGNATURE_SECURITY } from "../../lib/openapi-responses";
+import { jsonResponse, PROBLEM_RESPONSES, TAGS, X_SIGNATURE_SECURITY } from "../../lib/openapi-responses";
 import { requireSignature } from "../../middleware/auth";
 import { ConsentPageSchema } from "../../schemas/client-queries";
 import { ConsentPageQuerySchema } from "../../schemas/pagination";
 
 /** Contract of getConsents (SPEC §4.12): the caller's consents, any signed role. */
 
-const security = X_SIGNATURE_SECURITY;
 const { 400: badRequest, 403: forbidden, 429: limited, 503: unavailable } = PROBLEM_RESPONSES;
 
 export const getConsentsRoute = createRoute({
@@ -14,8 +13,8 @@ export const getConsentsRoute = createRoute({
   path: "/clients/consents",
   operationId: "getConsents",
   summary: "List the caller's consents, most recently modified first, each with its client's info",
-  tags: ["Client querying"],
-  security,
+  tags: TAGS.querying,
+  security: X_SIGNATURE_SECURITY,
   middleware: [requireSignature] as const,
   request: { query: ConsentPageQuerySchema },
   responses: {

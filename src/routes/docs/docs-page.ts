@@ -1,4 +1,4 @@
-import { API_BASE_PATH } from "./docs.routes";
+import { API_BASE } from "../../lib/paths";
 
 /**
  * The HTML of the docs pages. Swagger UI's JS and CSS are Workers static assets copied from the
@@ -7,7 +7,7 @@ import { API_BASE_PATH } from "./docs.routes";
  */
 
 /** URL prefix of the static assets; wrangler.toml routes it to the asset worker. */
-export const DOCS_ASSETS_PATH = `${API_BASE_PATH}/docs/assets`;
+export const DOCS_ASSETS_PATH = `${API_BASE}/docs/assets`;
 
 /**
  * Only same-origin scripts (no inline script: the initializer is an asset), same-origin fetches
@@ -95,7 +95,7 @@ export function renderProblemTypesPage(problemTypes: readonly string[]): string 
   <body>
     <h1>Problem types</h1>
     <p>Every error is RFC 9457 <code>application/problem+json</code>; its <code>type</code> is one of these.
-      See also the <a href="${API_BASE_PATH}/docs">API reference</a>.</p>
+      See also the <a href="${API_BASE}/docs">API reference</a>.</p>
     <dl>
 ${items}
     </dl>

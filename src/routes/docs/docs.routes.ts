@@ -1,12 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { PROBLEM_RESPONSES } from "../../lib/openapi-responses";
+import { PROBLEM_RESPONSES, TAGS } from "../../lib/openapi-responses";
 
 /** Contracts of the documentation routes: the OpenAPI document and the pages that render it. */
 
-/** Where the app mounts the API (kept here, not imported from app.ts, to avoid an import cycle). */
-export const API_BASE_PATH = "/api/2.0";
-
-const tags = ["Documentation"];
 const html = (description: string) => ({
   description,
   content: { "text/html": { schema: z.string().openapi({ example: "<!doctype html>…" }) } },
@@ -25,7 +21,7 @@ export const getOpenApiDocumentRoute = createRoute({
   path: "/openapi.json",
   operationId: "getOpenApiDocument",
   summary: "This API's OpenAPI 3.1 document, generated from the route contracts",
-  tags,
+  tags: TAGS.docs,
   security: [],
   responses: {
     200: {
@@ -46,7 +42,7 @@ export const getDocsPageRoute = createRoute({
   path: "/docs",
   operationId: "getDocsPage",
   summary: "Interactive API reference (Swagger UI, served by the gateway, no internet needed)",
-  tags,
+  tags: TAGS.docs,
   security: [],
   responses: { 200: html("The Swagger UI page."), 429: PROBLEM_RESPONSES[429] },
 });
@@ -56,7 +52,7 @@ export const getProblemTypesRoute = createRoute({
   path: "/docs/problems",
   operationId: "getProblemTypes",
   summary: "What each problem `type` URI means",
-  tags,
+  tags: TAGS.docs,
   security: [],
   responses: { 200: html("One anchored entry per problem type."), 429: PROBLEM_RESPONSES[429] },
 });

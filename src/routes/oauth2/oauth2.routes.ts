@@ -5,12 +5,10 @@ import {
   jsonResponse,
   PROBLEM_RESPONSES,
   SERVICE_SECURITY,
-  X_SIGNATURE_SECURITY,
+  TAGS,
 } from "../../lib/openapi-responses";
-import { requireSignature } from "../../middleware/auth";
 import { jsonBody } from "../../middleware/json-body";
 import { requireServiceToken } from "../../middleware/service-auth";
-import { ClientIdParamSchema, EmptyObjectSchema } from "../../schemas/clients";
 import {
   AuthenticateClientRequestSchema,
   AuthenticatedClientSchema,
@@ -22,36 +20,31 @@ import {
 } from "../../schemas/oauth2";
 
 /**
- * Contracts of the token lifecycle (docs/token-lifecycle.md): three routes for the authorization
- * server under /oauth2, authenticated by a service token only, and one x-signature route that
- * revokes every token of a client.
+ * Contracts of the authorization server's calls under /oauth2 (docs/token-lifecycle.md),
+ * authenticated by a service token only.
  */
 
-const serviceTags = ["Authorization server"];
-const serviceSecurity = SERVICE_SECURITY;
-const userSecurity = X_SIGNATURE_SECURITY;
 const {
   400: badRequest,
-  403: forbidden,
   404: notFound,
   413: tooLarge,
   415: wrongType,
   429: limited,
   503: unavailable,
 } = PROBLEM_RESPONSES;
+
 const noServiceToken = describedProblem(
   401,
   "Missing or invalid service token, or an x-signature sent to a service route; carries `WWW-Authenticate: Bearer`.",
 );
 
-/** Reads the path id as any string; see `OAuth2ClientIdParamSchema`. */
 export const authenticateClientRoute = createRoute({
   method: "post",
   path: "/oauth2/clients/{clientId}/authenticate",
   operationId: "authenticateClient",
   summary: "Check a client's secret (current, or previous within its grace period)",
-  tags: serviceTags,
-  security: serviceSecurity,
+  tags: TAGS.service,
+  security: SERVICE_SECURITY,
   middleware: [requireServiceToken, jsonBody] as const,
   request: { params: OAuth2ClientIdParamSchema, body: jsonRequest(AuthenticateClientRequestSchema) },
   responses: {
@@ -74,8 +67,8 @@ export const recordConsentRoute = createRoute({
   path: "/oauth2/consents",
   operationId: "recordConsent",
   summary: "Record or replace a user's consent to a client",
-  tags: serviceTags,
-  security: serviceSecurity,
+  tags: TAGS.service,
+  security: SERVICE_SECURITY,
   middleware: [requireServiceToken, jsonBody] as const,
   request: { body: jsonRequest(RecordConsentRequestSchema) },
   responses: {
@@ -98,8 +91,8 @@ export const tokenStatusRoute = createRoute({
   summary: "Whether a token (client, user, issued_at) is still valid",
   description:
     "Answered from the KV revocation lists; cheap enough to call on every request of a resource server. Not rate limited for a valid service token.",
-  tags: serviceTags,
-  security: serviceSecurity,
+  tags: TAGS.service,
+  security: SERVICE_SECURITY,
   // Read by lib/openapi-responses.ts: the rate-limit headers are then documented as optional.
   "x-rate-limit-exempt": "requests with a valid service token are not rate limited.",
   middleware: [requireServiceToken, jsonBody] as const,
@@ -114,29 +107,3 @@ export const tokenStatusRoute = createRoute({
     503: describedProblem(503, "The revocation list (KV) or the database could not be read; no guess is made."),
   },
 });
-
-export const revokeClientTokensRoute = createRoute({
-  method: "delete",
-  path: "/clients/{clientId}/tokens",
-  operationId: "revokeClientTokens",
-  summary: "Revoke every token issued to a client so far, keeping the client",
-  tags: ["Client management"],
-  security: userSecurity,
-  middleware: [requireSignature] as const,
-  request: { params: ClientIdParamSchema },
-  responses: {
-    200: jsonResponse(EmptyObjectSchema, "Revoked."),
-    403: forbidden,
-    404: notFound,
-    429: limited,
-    503: unavailable,
-  },
-});
-
-/** The security scheme of the service routes, registered with the router. */
-export const SERVICE_BEARER_SCHEME = {
-  type: "http",
-  scheme: "bearer",
-  description:
-    "A service token from the `SERVICE_TOKENS` Workers secret (comma-separated list). Only for /oauth2/* routes; never accepted on user routes.",
-} as const;

@@ -1,8 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { createDb } from "../../db/client";
-import type { AppEnv } from "../../env";
+import { toScopeResponse } from "../../schemas/presenters";
 import { listScopes } from "../../services/client-queries";
 import type { getScopesRoute } from "./scopes.routes";
 
-export const getScopesHandler: RouteHandler<typeof getScopesRoute, AppEnv> = async (c) =>
-  c.json(await listScopes(createDb(c.env.DB)), 200);
+export const getScopesHandler: RouteHandler<typeof getScopesRoute> = async (c) =>
+  c.json((await listScopes(c.var.deps.db)).map(toScopeResponse), 200);

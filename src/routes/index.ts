@@ -1,0 +1,20 @@
+import type { OpenApiDocument } from "../lib/openapi-types";
+import type { AppRouter } from "../lib/router";
+import { clientsRouter } from "./clients/clients.index";
+import { clientsByIdRouter } from "./clients-by-id/clients-by-id.index";
+import { consentsRouter } from "./consents/consents.index";
+import { createDocsRouter } from "./docs/docs.index";
+import { oauth2Router } from "./oauth2/oauth2.index";
+import { scopesRouter } from "./scopes/scopes.index";
+
+/**
+ * Every router of the API, in match order — the one place that order is decided. Hono tries
+ * routes in registration order, so a literal segment (`/clients/consents`, `/clients/info`,
+ * `/clients/tenant`) must be registered before `/clients/{clientId}` or the parameter route would
+ * take it (SPEC §4); test/integration/route-order.test.ts proves it for every pair.
+ *
+ * `documentFor` yields the whole app's OpenAPI document for the docs router.
+ */
+export function apiRouters(documentFor: () => OpenApiDocument): AppRouter[] {
+  return [consentsRouter, clientsRouter, clientsByIdRouter, scopesRouter, oauth2Router, createDocsRouter(documentFor)];
+}
