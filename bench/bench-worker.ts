@@ -25,29 +25,23 @@ const FLOOR_SECRET_HASH = "hmac-sha256.v1$bench-floor-constant-hash-not-a-secret
 type Quota = { limit: number; windowMs: number };
 
 /** A rate limiter that admits every request without leaving the isolate (limiter "off"). */
+const ADMIT_ALL_STUB = {
+  consume: async (_bucket: string, quota: Quota) => ({
+    allowed: true,
+    tat: 0,
+    remaining: quota.limit - 1,
+    resetSeconds: 0,
+    retryAfterSeconds: 0,
+  }),
+};
 const ADMIT_ALL_LIMITER = {
   idFromName: (name: string) => name,
-  get: () => ({
-    consume: async (_bucket: string, quota: Quota) => ({
-      allowed: true,
-      tat: 0,
-      remaining: quota.limit - 1,
-      resetSeconds: 0,
-      retryAfterSeconds: 0,
-    }),
-  }),
+  get: () => ADMIT_ALL_STUB,
+  getByName: () => ADMIT_ALL_STUB,
 } as unknown as DurableObjectNamespace;
 
 const json = (value: unknown, status = 200): Response =>
   new Response(JSON.stringify(value ?? null), { status, headers: JSON_HEADERS });
-
-function auditInsert(db: D1Database, tenant: number, userId: string, clientId: string, action: number, now: number) {
-  return db
-    .prepare(
-      "INSERT INTO audit_events (tenant, user_id, client_id, action, occurred_on, ip, user_agent, request_id) VALUES (?, ?, ?, ?, ?, NULL, NULL, 'bench')",
-    )
-    .bind(tenant, userId, clientId, action, now);
-}
 
 function auditInsertIfClientExists(
   db: D1Database,
@@ -102,7 +96,7 @@ async function storageFloor(name: string, request: Request, env: Env): Promise<R
         db
           .prepare("INSERT INTO client_secrets (client_id, hash, created_on, expires_on) VALUES (?, ?, ?, NULL)")
           .bind(clientId, FLOOR_SECRET_HASH, now),
-        auditInsert(db, tenant, user, clientId, 9901, now),
+        auditInsertIfClientExists(db, tenant, user, clientId, 9901, now),
       ]);
       return json({ client_id: clientId }, 201);
     }
@@ -136,7 +130,7 @@ async function storageFloor(name: string, request: Request, env: Env): Promise<R
           .prepare("INSERT INTO client_secrets (client_id, hash, created_on, expires_on) VALUES (?, ?, ?, NULL)")
           .bind(id, FLOOR_SECRET_HASH, now),
         db.prepare("UPDATE clients SET modified_on = ?, modified_by = ? WHERE client_id = ?").bind(now, user, id),
-        auditInsert(db, tenant, user, id, 9903, now),
+        auditInsertIfClientExists(db, tenant, user, id, 9903, now),
       ]);
       return json({ client_secret: "floor" });
     }
@@ -154,7 +148,7 @@ async function storageFloor(name: string, request: Request, env: Env): Promise<R
       );
       await db.batch([
         db.prepare("DELETE FROM consents WHERE tenant = ? AND user_id = ? AND client_id = ?").bind(tenant, user, id),
-        auditInsert(db, tenant, user, id, 9907, now),
+        auditInsertIfClientExists(db, tenant, user, id, 9907, now),
       ]);
       return json({});
     }
