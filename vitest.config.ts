@@ -44,6 +44,12 @@ export default defineConfig(async () => {
       // machine that alone can take seconds. Generous limits, no timing assertions.
       testTimeout: 30_000,
       hookTimeout: 60_000,
+      // The worker writes one JSON access line per request (SPEC §5); thousands of them would bury the
+      // report. They are dropped from the output only: spies on console.log still see every line, so
+      // the tests that assert on logs (errors-and-logs, secrets-at-rest, rate-limit) are unaffected.
+      // VITEST_ACCESS_LOG=1 shows them.
+      onConsoleLog: (log) =>
+        process.env.VITEST_ACCESS_LOG === "1" || !log.startsWith('{"level":"info","msg":"request"') ? undefined : false,
     },
   };
 });

@@ -8,10 +8,11 @@ import { createRouter } from "./lib/router";
 import { accessLog } from "./middleware/access-log";
 import { identifyCaller } from "./middleware/auth";
 import { provideDependencies } from "./middleware/dependencies";
+import { noStore } from "./middleware/no-store";
 import { rateLimit } from "./middleware/rate-limit";
 import { requestContext } from "./middleware/request-context";
 import { identifyService } from "./middleware/service-auth";
-import { apiRouters } from "./routes";
+import { apiRouters, rootRouter } from "./routes";
 
 export type AppOptions = {
   /** Milliseconds since the epoch; tests inject a fixed or stepping clock. */
@@ -33,13 +34,15 @@ export function createApp(options: AppOptions = {}) {
   app.use(`${API_BASE}/*`, identifyCaller);
   // Before the limiter, which keys service routes on the verified service token.
   app.use(`${API_BASE}/oauth2/*`, identifyService);
+  app.use(`${API_BASE}/oauth2/*`, noStore);
   app.use(`${API_BASE}/*`, rateLimit);
 
   // The document is generated from the whole app on first request, so every router appears in it.
   for (const router of apiRouters(() => openApiDocumentFor(app))) api.route("/", router);
   app.route(API_BASE, api);
+  app.route("/", rootRouter);
 
-  const allowedMethods = allowedMethodsResolver(() => app.routes);
+  const allowedMethods = allowedMethodsResolver(() => app.router);
 
   app.notFound((c) => {
     const allow = allowedMethods(c.req.path);

@@ -1,33 +1,28 @@
 /**
- * Works out which methods a path supports from the app's registered routes, so that a known
- * path with the wrong method answers 405 with `Allow` instead of 404 (SPEC §5).
+ * Works out which methods a path supports by asking the app's own router, so that a known path
+ * with the wrong method answers 405 with `Allow` instead of 404 (SPEC §5) — and the answer always
+ * agrees with what the router would serve (a path it does not route, like `/scopes//`, is a 404).
  */
 
-type RegisteredRoute = { method: string; path: string };
+const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 
-type RoutePattern = { method: string; pattern: RegExp };
+/** The part of Hono's router this needs: each match carries the registered route's method. */
+type RouteMatcher = {
+  match(method: string, path: string): [[[unknown, { method: string }], unknown][], ...unknown[]];
+};
 
-function compile(routes: RegisteredRoute[]): RoutePattern[] {
-  return routes
-    .filter((r) => r.method !== "ALL" && !r.path.includes("*"))
-    .map((r) => ({
-      method: r.method,
-      pattern: new RegExp(
-        `^${r.path
-          .split("/")
-          .map((segment) => (segment.startsWith(":") ? "[^/]+" : segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
-          .join("/")}/?$`,
-      ),
-    }));
-}
-
-/** Returns a function listing the methods registered for a path (empty for an unknown path). */
-export function allowedMethodsResolver(routes: () => RegisteredRoute[]): (path: string) => string[] {
-  let patterns: RoutePattern[] | undefined;
+/**
+ * Returns a function listing the methods that have an endpoint at a path (empty for a path no route
+ * serves). `path` is the path as the router sees it (`c.req.path`). Middleware is registered for
+ * "ALL" methods and does not count.
+ */
+export function allowedMethodsResolver(router: () => RouteMatcher): (path: string) => string[] {
   return (path) => {
-    patterns ??= compile(routes());
-    const methods = new Set(patterns.filter((p) => p.pattern.test(path)).map((p) => p.method));
-    if (methods.has("GET")) methods.add("HEAD");
-    return [...methods].sort();
+    const allowed = METHODS.filter((method) =>
+      router()
+        .match(method, path)[0]
+        .some(([[, route]]) => route.method === method),
+    );
+    return (allowed.includes("GET") ? [...allowed, "HEAD"] : [...allowed]).sort();
   };
 }

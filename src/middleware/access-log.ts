@@ -1,5 +1,5 @@
 import { createMiddleware } from "hono/factory";
-import { routePath } from "hono/route";
+import { matchedRoutes } from "hono/route";
 import type { AppEnv } from "../env";
 
 /**
@@ -15,7 +15,7 @@ export const accessLog = createMiddleware<AppEnv>(async (c, next) => {
       level: c.res.status >= 500 ? "error" : "info",
       msg: "request",
       method: c.req.method,
-      route: safeRoutePath(c),
+      route: servedRoute(c),
       status: c.res.status,
       duration_ms: Math.round((performance.now() - started) * 100) / 100,
       request_id: c.get("requestId"),
@@ -26,9 +26,16 @@ export const accessLog = createMiddleware<AppEnv>(async (c, next) => {
   );
 });
 
-function safeRoutePath(c: Parameters<typeof routePath>[0]): string {
+/**
+ * The route that serves (or, when refused by middleware, would have served) the request: the first
+ * endpoint route among the matched ones, in match order — so `GET /clients/info` is logged as
+ * `/clients/info`, not as the `/clients/:clientId` route that also matches it. Middleware is
+ * registered for every method ("ALL") and is skipped. `unmatched` when no endpoint matched
+ * (404, 405).
+ */
+function servedRoute(c: Parameters<typeof matchedRoutes>[0]): string {
   try {
-    return routePath(c, -1);
+    return matchedRoutes(c).find((route) => route.method !== "ALL")?.path ?? "unmatched";
   } catch {
     return "unmatched";
   }

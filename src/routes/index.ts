@@ -5,6 +5,7 @@ import { clientsByIdRouter } from "./clients-by-id/clients-by-id.index";
 import { consentsRouter } from "./consents/consents.index";
 import { createDocsRouter } from "./docs/docs.index";
 import { oauth2Router } from "./oauth2/oauth2.index";
+import { rootRouter } from "./root/root.index";
 import { scopesRouter } from "./scopes/scopes.index";
 
 /**
@@ -18,3 +19,6 @@ import { scopesRouter } from "./scopes/scopes.index";
 export function apiRouters(documentFor: () => OpenApiDocument): AppRouter[] {
   return [consentsRouter, clientsRouter, clientsByIdRouter, scopesRouter, oauth2Router, createDocsRouter(documentFor)];
 }
+
+/** `GET /`, outside the API: links to the docs (mounted on the app itself, not under the API base). */
+export { rootRouter };

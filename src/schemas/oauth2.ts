@@ -22,13 +22,13 @@ const clientIdField = guidField("client_id", "5c1e2a8e-7a3f-4a53-9e4b-1f6f1b0f5d
 const userIdField = guidField("user_id", "66faa6e4-f133-11ea-b126-00ffeec8b4ef");
 
 /**
- * Any path segment: on /authenticate a malformed id is just another unknown client and must get
- * the same 401 `invalid_client` (never a 404 that tells the two apart), so the service checks it.
+ * Any path segment, of any length: on /authenticate a malformed id is just another unknown client
+ * and must get the same 401 `invalid_client` (never a 404 that tells the two apart, which a length
+ * limit here would), so the service checks it. The URL's own size limit bounds it.
  */
 export const OAuth2ClientIdParamSchema = z.object({
   clientId: z
     .string()
-    .max(128)
     .openapi({ param: { name: "clientId", in: "path" }, example: "5c1e2a8e-7a3f-4a53-9e4b-1f6f1b0f5d2a" }),
 });
 

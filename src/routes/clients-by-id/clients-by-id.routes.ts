@@ -9,6 +9,7 @@ import {
 } from "../../lib/openapi-responses";
 import { requireSignature } from "../../middleware/auth";
 import { jsonBody } from "../../middleware/json-body";
+import { noStore } from "../../middleware/no-store";
 import { ClientInfoResponseSchema } from "../../schemas/client-queries";
 import {
   ChangeActivationRequestSchema,
@@ -99,7 +100,7 @@ export const regenerateSecretRoute = createRoute({
   summary: "Issue a new client secret; the old one stops working at once, or after an optional grace period",
   tags: TAGS.management,
   security: X_SIGNATURE_SECURITY,
-  middleware: [requireSignature] as const,
+  middleware: [noStore, requireSignature] as const,
   request: { params: ClientIdParamSchema, query: RegenerateSecretQuerySchema },
   responses: {
     200: jsonResponse(ClientSecretResponseSchema, "The new secret (shown only here)."),

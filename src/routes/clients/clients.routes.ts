@@ -2,6 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { jsonRequest, jsonResponse, PROBLEM_RESPONSES, TAGS, X_SIGNATURE_SECURITY } from "../../lib/openapi-responses";
 import { requireSignature } from "../../middleware/auth";
 import { jsonBody } from "../../middleware/json-body";
+import { noStore } from "../../middleware/no-store";
 import { ClientInfoPageSchema, ClientPageSchema } from "../../schemas/client-queries";
 import { ClientResponseSchema, CreateClientRequestSchema, EmptyObjectSchema } from "../../schemas/clients";
 import { ClientInfoPageQuerySchema, ClientPageQuerySchema } from "../../schemas/pagination";
@@ -29,7 +30,7 @@ export const createClientRoute = createRoute({
   summary: "Register a new OAuth client",
   tags: TAGS.management,
   security: X_SIGNATURE_SECURITY,
-  middleware: [requireSignature, jsonBody] as const,
+  middleware: [noStore, requireSignature, jsonBody] as const,
   request: { body: jsonRequest(CreateClientRequestSchema) },
   responses: {
     201: jsonResponse(ClientResponseSchema, "The new client, with its secret (shown only here)."),

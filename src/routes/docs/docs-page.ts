@@ -6,8 +6,10 @@ import { API_BASE } from "../../lib/paths";
  * DOCS_ASSETS_PATH, so the page works with no internet access.
  */
 
-/** URL prefix of the static assets; wrangler.toml routes it to the asset worker. */
-export const DOCS_ASSETS_PATH = `${API_BASE}/docs/assets`;
+/** Where the docs router serves the static assets, relative to the API base. */
+export const DOCS_ASSETS_ROUTE = "/docs/assets";
+/** URL prefix of the static assets (the docs router fetches them from the ASSETS binding). */
+export const DOCS_ASSETS_PATH = `${API_BASE}${DOCS_ASSETS_ROUTE}`;
 
 /**
  * Only same-origin scripts (no inline script: the initializer is an asset), same-origin fetches

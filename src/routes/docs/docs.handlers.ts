@@ -1,8 +1,9 @@
 import type { RouteHandler } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import type { AppEnv } from "../../env";
 import type { OpenApiDocument } from "../../lib/openapi-types";
 import { API_BASE } from "../../lib/paths";
-import { PROBLEM_TYPES } from "../../lib/problem";
+import { notFound, PROBLEM_TYPES } from "../../lib/problem";
 import type { getDocsPageRoute, getOpenApiDocumentRoute, getProblemTypesRoute } from "./docs.routes";
 import { HTML_PAGE_HEADERS, renderDocsPage, renderProblemTypesPage } from "./docs-page";
 
@@ -26,3 +27,18 @@ export function docsHandlers(documentFor: () => OpenApiDocument) {
 
   return { getOpenApiDocument, getDocsPage, getProblemTypes };
 }
+
+/**
+ * A static file of the docs page, from the ASSETS binding (Swagger UI's JS and CSS, copied at
+ * build time). A file that does not exist is the same problem+json 404 as any unknown path, not
+ * the platform's empty one.
+ */
+export const serveDocsAsset = async (c: Context<AppEnv>): Promise<Response> => {
+  const response = await c.env.ASSETS.fetch(c.req.raw);
+  if (response.status === 404) {
+    await response.body?.cancel();
+    throw notFound("No such file.");
+  }
+  // A fetched response's headers are immutable; middleware adds x-request-id and the rate-limit headers.
+  return new Response(response.body, response);
+};
