@@ -1,9 +1,16 @@
 /**
  * The rate-limit decision (SPEC §10) as a pure function of stored state and an injected clock:
- * GCRA (the generic cell rate algorithm). A quota of `limit` requests per `windowMs` admits a
- * burst of up to `limit` at once and refills one slot every `windowMs / limit`. It never admits
- * more than `limit` within any window, and its whole state is one number per bucket: the
- * theoretical arrival time (TAT) of the next request.
+ * GCRA (the generic cell rate algorithm), i.e. a token bucket that holds `limit` tokens and
+ * refills one every `interval = windowMs / limit` — the behaviour of DocSpace's Bucket4j greedy
+ * refill. What it guarantees:
+ * - burst: at most `limit` requests at one instant (a full bucket);
+ * - sustained rate: admissions that lie within `s` ms of each other, first to last, number at most
+ *   `limit + floor(s / interval)`, so `limit` per window in the long run;
+ * - rolling window: it is not a sliding-window counter; a span shorter than `windowMs` can hold up
+ *   to `2 × limit − 1` admissions (a full burst, then one refill per interval), never `2 × limit`.
+ * Exactness under concurrency is the caller's part: the RateLimiter object runs each decision and
+ * its write inside one RPC call. The whole state is one number per bucket: the theoretical
+ * arrival time (TAT) of the next request.
  */
 
 export type RateLimitQuota = { limit: number; windowMs: number };

@@ -4,6 +4,9 @@ import { decideRateLimit, type RateLimitQuota } from "../../src/durable-objects/
 
 // The pure GCRA decision behind the RateLimiter Durable Object (SPEC §10), driven by an explicit
 // clock: bursts, window edges, refill, and the remaining / reset / retry-after values it reports.
+// What it guarantees is a token bucket's promise, not a sliding-window counter's: a burst of `limit`,
+// then one request per `window / limit`. So any span of `s` ms holds at most
+// `limit + floor(s / interval)` admissions, and one rolling window up to `2 × limit − 1`, never `2 × limit`.
 
 const T0 = Date.UTC(2026, 10, 28, 12, 0, 0);
 const POST: RateLimitQuota = { limit: 10, windowMs: 60_000 };
@@ -21,6 +24,30 @@ function bucket(quota: RateLimitQuota, tat?: number) {
       return stored;
     },
   };
+}
+
+/**
+ * A caller that tries every millisecond from `from` to `to` (inclusive) and, at each instant, keeps
+ * sending until refused: the best case a client can get. Returns the times of its admitted requests.
+ */
+function greedyAdmissions(quota: RateLimitQuota, from: number, to: number): number[] {
+  const b = bucket(quota);
+  const admitted: number[] = [];
+  for (let now = from; now <= to; now++) {
+    while (b.hit(now).allowed) admitted.push(now);
+  }
+  return admitted;
+}
+
+/** The most admissions inside any half-open span `[t, t + length)`: a rolling window of `length` ms. */
+function busiestSpan(admitted: number[], length: number): number {
+  let most = 0;
+  let first = 0;
+  for (let last = 0; last < admitted.length; last++) {
+    while ((admitted[last] ?? 0) - (admitted[first] ?? 0) >= length) first++;
+    most = Math.max(most, last - first + 1);
+  }
+  return most;
 }
 
 describe("decideRateLimit", () => {
@@ -106,6 +133,79 @@ describe("decideRateLimit", () => {
     expect(b.hit(T0 - 30_000).allowed).toBe(false);
   });
 
+  it("the best case: a burst of 10, then one every 6 s — 19 within 54 s, the 20th exactly 60 s after the first", ({
+    expect,
+  }) => {
+    const admitted = greedyAdmissions(POST, T0, T0 + 60_000);
+    expect(admitted.slice(0, 10)).toEqual(Array(10).fill(T0));
+    expect(admitted.slice(10)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((k) => T0 + k * 6_000));
+    const firstWindow = admitted.filter((t) => t < T0 + 60_000);
+    expect(firstWindow).toHaveLength(2 * POST.limit - 1);
+    expect(firstWindow.at(-1)).toBe(T0 + 54_000);
+    // Not "at most 10 per minute": a rolling minute holds 19, and never 20.
+    expect(busiestSpan(admitted, 60_000)).toBe(19);
+  });
+
+  const QUOTAS: [string, RateLimitQuota][] = [
+    ["1 per 60 s", { limit: 1, windowMs: 60_000 }],
+    ["2 per 30 s", { limit: 2, windowMs: 30_000 }],
+    ["7 per 60 s", { limit: 7, windowMs: 60_000 }],
+    ["10 per 60 s", POST],
+    ["15 per 60 s", { limit: 15, windowMs: 60_000 }],
+    ["200 per 60 s", { limit: 200, windowMs: 60_000 }],
+  ];
+
+  it.for(QUOTAS)(
+    "%s: the busiest rolling window of a greedy caller holds exactly 2×limit−1",
+    ([_name, quota], { expect }) => {
+      const admitted = greedyAdmissions(quota, T0, T0 + 3 * quota.windowMs);
+      expect(busiestSpan(admitted, quota.windowMs)).toBe(2 * quota.limit - 1);
+    },
+  );
+
+  it.for(QUOTAS)(
+    "%s: over a span s a greedy caller gets exactly limit + floor(s / interval), so limit per window sustained",
+    ([_name, quota], { expect }) => {
+      const interval = quota.windowMs / quota.limit;
+      const admitted = greedyAdmissions(quota, T0, T0 + 10 * quota.windowMs);
+      for (const span of [quota.windowMs - 1, quota.windowMs, 5 * quota.windowMs + 1, 10 * quota.windowMs]) {
+        const within = admitted.filter((t) => t <= T0 + span).length;
+        expect(within, `span ${span} ms`).toBe(quota.limit + Math.floor(span / interval + 1e-9));
+      }
+      // The sustained rate: after the first burst, `limit` per window.
+      expect(admitted.filter((t) => t > T0 + 5 * quota.windowMs && t <= T0 + 6 * quota.windowMs)).toHaveLength(
+        quota.limit,
+      );
+    },
+  );
+
+  it("property: no rolling window ever holds 2×limit admissions, whatever the schedule", ({ expect }) => {
+    expect(() =>
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 1, max: 30 }),
+          fc.integer({ min: 1, max: 120 }),
+          // Mostly bursts and short gaps, so schedules press against the bound.
+          fc.array(fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 5_000 }), fc.integer({ min: 0, max: 130_000 })), {
+            minLength: 1,
+            maxLength: 300,
+          }),
+          (limit, windowSeconds, gaps) => {
+            const quota = { limit, windowMs: windowSeconds * 1000 };
+            const b = bucket(quota);
+            const admitted: number[] = [];
+            let now = T0;
+            for (const gap of gaps) {
+              now += gap;
+              if (b.hit(now).allowed) admitted.push(now);
+            }
+            return busiestSpan(admitted, quota.windowMs) <= 2 * limit - 1;
+          },
+        ),
+      ),
+    ).not.toThrow();
+  });
+
   it("property: `remaining` is exactly how many more requests are admitted right now", ({ expect }) => {
     expect(() =>
       fc.assert(
@@ -132,7 +232,7 @@ describe("decideRateLimit", () => {
     ).not.toThrow();
   });
 
-  it("property: a refused request is admitted after its retry-after, and never exceeds the GCRA bound", ({
+  it("property: a refused request is admitted after its retry-after, and no span of s ms holds more than limit + floor(s / interval)", ({
     expect,
   }) => {
     expect(() =>
