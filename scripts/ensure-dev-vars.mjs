@@ -4,5 +4,6 @@ import { copyFileSync, existsSync } from "node:fs";
 
 if (!existsSync(".dev.vars")) {
   copyFileSync(".dev.vars.example", ".dev.vars");
-  console.log("Created .dev.vars from .dev.vars.example (development values only).");
+  // stderr: `SIG=$(npm run -s sign)` on a fresh clone must capture only the token.
+  console.error("Created .dev.vars from .dev.vars.example (development values only).");
 }
