@@ -1,16 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { isoDate } from "./common";
-import {
-  addRuleIssue,
-  httpUrlProblem,
-  logoProblem,
-  MAX_DESCRIPTION_LENGTH,
-  MAX_LIST_ITEMS,
-  MAX_URL_LENGTH,
-  normaliseOrigin,
-  redirectUriProblem,
-  uniqueInOrder,
-} from "./validation";
+import { httpUrlProblem, MAX_URL_LENGTH, normaliseOrigin, redirectUriProblem } from "./url-rules";
+import { addRuleIssue, logoProblem, MAX_DESCRIPTION_LENGTH, MAX_LIST_ITEMS, uniqueInOrder } from "./validation";
 
 /** Wire formats of SPEC §4.16 and the request rules of SPEC §6. JSON field names are exact. */
 
@@ -77,12 +68,20 @@ const urlSetField = (label: string, normalise: (value: string) => { value: strin
 const redirectUrisField = urlSetField("redirect_uris", (value) => {
   const problem = redirectUriProblem(value);
   return problem ? { problem } : { value };
-}).openapi({ example: ["https://app.example.com/oauth/callback"] });
+}).openapi({
+  example: ["https://app.example.com/oauth/callback"],
+  description:
+    "1–12 absolute URIs, stored as sent: https, http on a loopback host, or a private-use scheme (com.example.app:/cb, claude://cb); no fragment, wildcard or user info, and written exactly as a URL parser serialises it.",
+});
 
 const allowedOriginsField = urlSetField("allowed_origins", (value) => {
   const result = normaliseOrigin(value);
   return "problem" in result ? result : { value: result.origin };
-}).openapi({ example: ["https://app.example.com"] });
+}).openapi({
+  example: ["https://app.example.com"],
+  description:
+    "1–12 origins, scheme://host[:port]: https, http on a loopback host, or a private-use scheme (claude://host). Stored lower-cased without a trailing slash; no wildcard.",
+});
 
 const scopesField = z
   .array(z.string())
