@@ -4,12 +4,11 @@ import type { ValidationCode } from "../lib/problem";
 /**
  * Field rules of SPEC §6, shared by create and update. Each failing rule reports a custom zod
  * issue whose `params.code` is the DocSpace validation code; lib/validation-hook.ts turns
- * issues into `errors[]`. URL rules live in url-rules.ts.
+ * issues into `errors[]`. URL rules live in url-rules.ts, name and description rules in text-rules.ts.
  */
 
 export const MAX_LIST_ITEMS = 12;
 export const MAX_LOGO_BYTES = 256_000;
-export const MAX_DESCRIPTION_LENGTH = 255;
 
 type RefinementCtx = z.core.$RefinementCtx;
 

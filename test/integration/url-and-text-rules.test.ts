@@ -3,8 +3,9 @@ import { call, clientBody, createClientAs } from "../helpers/api";
 import { type Caller, newCaller } from "../helpers/signature";
 import { auditEventsOfTenant, clientsOfTenant, storedClient, warmUpWorker } from "../helpers/stored-state";
 
-// Issue 12 (SPEC §6): URLs that two parsers read differently, wildcard and private-use origins.
-// Every refusal is a 400 problem naming the field and DocSpace's code, and nothing is stored.
+// Issue 12 (SPEC §6): URLs that two parsers read differently, wildcard and private-use origins,
+// names and descriptions that spoof. Every refusal is a 400 problem naming the field and
+// DocSpace's code, and nothing is stored.
 
 type FieldError = { field: string; code: string; message: string };
 type Problem = { status: number; errors?: FieldError[] };
@@ -90,6 +91,26 @@ const REFUSED_ORIGIN_SCHEMES: Case[] = [
   ["a private-use scheme with user information", "claude://u@app.example"],
   ["a host that is not a host name", "claude://a!b"],
   ["an https host that is not a host name", "https://a!b.example"],
+];
+
+const REFUSED_NAMES: readonly (readonly [string, string, string])[] = [
+  ["a right-to-left override", "Payroll\u202Etxt.exe", "ErrorPattern"],
+  ...["\u202A", "\u202B", "\u202C", "\u202D", "\u2066", "\u2067", "\u2068", "\u2069"].map(
+    (c) => [`bidi control U+${c.codePointAt(0)?.toString(16).toUpperCase()}`, `Pay${c}roll`, "ErrorPattern"] as const,
+  ),
+  ["NUL", "ab\u0000cd", "ErrorPattern"],
+  ["BEL", "Reports\u0007", "ErrorPattern"],
+  ["a newline inside", "Pay\nroll", "ErrorPattern"],
+  ["a tab inside", "Pay\troll", "ErrorPattern"],
+  ["DEL", "Pay\u007Froll", "ErrorPattern"],
+  ["a C1 control", "Pay\u0085roll", "ErrorPattern"],
+  ["zero-width spaces only", "\u200B\u200B\u200B", "ErrorName"],
+  ["zero-width joiners around one letter", "\u200Da\u200D", "ErrorName"],
+  ["Hangul fillers only", "\u3164\u3164\u3164", "ErrorName"],
+  ["blank Braille patterns only", "\u2800\u2800\u2800", "ErrorName"],
+  ["soft hyphens only", "\u00AD\u00AD\u00AD", "ErrorName"],
+  ["combining marks on one letter", "e\u0301\u0301", "ErrorName"],
+  ["two letters and a space", "a b", "ErrorName"],
 ];
 
 /** Sends a create as a fresh USER and returns the response plus that caller, whose tenant is otherwise empty. */
@@ -214,5 +235,60 @@ describe("item 18: origins with a private-use scheme, normalised as scheme://hos
     expect(JSON.parse((await storedClient(created.client_id))?.allowed_origins ?? "null")).toEqual([
       "claude://desktop.example",
     ]);
+  });
+});
+
+describe("item 3: names and descriptions that spoof what a person reads", () => {
+  it.for(REFUSED_NAMES)("name with %s is refused", async ([, name, code], { expect }) => {
+    await expectRefused(expect, clientBody({ name }), "name", code);
+  });
+
+  it.for([
+    ["NUL", "Reads files\u0000"],
+    ["a carriage return", "Line one\r\nLine two"],
+    ["a right-to-left override", "Reads \u202Eselif"],
+    ["a bidi isolate", "Reads \u2066files\u2069"],
+    ["a C1 control", "Reads\u0085files"],
+  ] as const)("description with %s is refused", async ([, description], { expect }) => {
+    await expectRefused(expect, clientBody({ description }), "description", "ErrorPattern");
+  });
+
+  it.for([
+    ["Unicode letters", "Zürich 東京 app", "Zürich 東京 app"],
+    ["Arabic", "مرحبا بالعالم", "مرحبا بالعالم"],
+    ["Devanagari with combining signs", "नमस्ते", "नमस्ते"],
+    ["an emoji sequence with a zero-width joiner", "👩‍💻 tools", "👩‍💻 tools"],
+    ["three letters and padding", "  abc  ", "abc"],
+    ["a trailing newline, which trimming removes", "Reports\n", "Reports"],
+  ] as const)("name with %s is accepted and stored trimmed", async ([, name, stored], { expect }) => {
+    const { row } = await expectCreated(expect, { name });
+    expect(row?.name).toBe(stored);
+  });
+
+  it("a description keeps its newlines and tabs", async ({ expect }) => {
+    const description = "Reads rooms.\n\tWrites files: Zürich 東京.";
+    const { row } = await expectCreated(expect, { description });
+    expect(row?.description).toBe(description);
+  });
+
+  it("both codes at once: a forbidden character and too few visible characters", async ({ expect }) => {
+    const errors = await expectRefused(expect, clientBody({ name: "\u202E\u200B\u200B" }), "name", "ErrorPattern");
+    expect(errors.map((e) => e.code).sort()).toEqual(["ErrorName", "ErrorPattern"]);
+  });
+
+  it("updateClient applies the same rules and changes nothing when they fail", async ({ expect }) => {
+    const caller = newCaller("USER");
+    const created = await createClientAs(caller);
+    const before = await storedClient(created.client_id);
+    for (const body of [
+      { name: "Payroll\u202Etxt.exe", allowed_origins: ["https://example.com"] },
+      { name: "\u200B\u200B\u200B", allowed_origins: ["https://example.com"] },
+      { name: "Fine name", description: "bell\u0007", allowed_origins: ["https://example.com"] },
+      { name: "Fine name", allowed_origins: ["https://*.example.com"] },
+    ]) {
+      const res = await call("PUT", `/clients/${created.client_id}`, { caller, body });
+      expect(res.status, JSON.stringify(body)).toBe(400);
+    }
+    expect(await storedClient(created.client_id)).toEqual(before);
   });
 });
