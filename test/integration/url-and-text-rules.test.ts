@@ -4,8 +4,8 @@ import { type Caller, newCaller } from "../helpers/signature";
 import { auditEventsOfTenant, clientsOfTenant, storedClient, warmUpWorker } from "../helpers/stored-state";
 
 // Issue 12 (SPEC §6): URLs that two parsers read differently, wildcard and private-use origins,
-// names and descriptions that spoof. Every refusal is a 400 problem naming the field and
-// DocSpace's code, and nothing is stored.
+// names and descriptions that spoof, and a JavaScript Set that reached the API as `{}`. Every
+// refusal is a 400 problem naming the field and DocSpace's code, and nothing is stored.
 
 type FieldError = { field: string; code: string; message: string };
 type Problem = { status: number; errors?: FieldError[] };
@@ -290,5 +290,34 @@ describe("item 3: names and descriptions that spoof what a person reads", () => 
       expect(res.status, JSON.stringify(body)).toBe(400);
     }
     expect(await storedClient(created.client_id)).toEqual(before);
+  });
+});
+
+describe("item 17: an array field that received {} (a serialised JavaScript Set) says so", () => {
+  const SET_MESSAGE = "expected an array (a JavaScript Set serialises to {} — pass an array)";
+
+  it.for(["redirect_uris", "allowed_origins", "scopes"])("createClient %s: {}", async (field, { expect }) => {
+    const body = JSON.parse(JSON.stringify(clientBody({ [field]: new Set(["x"]) })));
+    expect(body[field]).toEqual({});
+    const errors = await expectRefused(expect, body, field, "ErrorType");
+    expect(errors).toEqual([{ field, code: "ErrorType", message: `${field}: ${SET_MESSAGE}` }]);
+  });
+
+  it("updateClient allowed_origins: {}", async ({ expect }) => {
+    const caller = newCaller("USER");
+    const created = await createClientAs(caller);
+    const body = { name: "Renamed", allowed_origins: {} };
+    const res = await call("PUT", `/clients/${created.client_id}`, { caller, body });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as Problem).errors).toContainEqual({
+      field: "allowed_origins",
+      code: "ErrorType",
+      message: `allowed_origins: ${SET_MESSAGE}`,
+    });
+  });
+
+  it("an object with keys is not mistaken for a Set", async ({ expect }) => {
+    const errors = await expectRefused(expect, clientBody({ scopes: { 0: "openid" } }), "scopes", "ErrorType");
+    expect(errors[0]?.message).not.toContain("Set");
   });
 });
