@@ -1,7 +1,10 @@
+import fc from "fast-check";
 import { beforeAll, describe, type ExpectStatic, it } from "vitest";
+import { normaliseOrigin, redirectUriProblem } from "../../src/schemas/url-rules";
 import { call, clientBody, createClientAs } from "../helpers/api";
 import { type Caller, newCaller } from "../helpers/signature";
 import { auditEventsOfTenant, clientsOfTenant, storedClient, warmUpWorker } from "../helpers/stored-state";
+import { validOrigin, validRedirect } from "../property/arbitraries";
 
 // Issue 12 (SPEC §6): URLs that two parsers read differently, wildcard and private-use origins,
 // names and descriptions that spoof, and a JavaScript Set that reached the API as `{}`. Every
@@ -319,5 +322,13 @@ describe("item 17: an array field that received {} (a serialised JavaScript Set)
   it("an object with keys is not mistaken for a Set", async ({ expect }) => {
     const errors = await expectRefused(expect, clientBody({ scopes: { 0: "openid" } }), "scopes", "ErrorType");
     expect(errors[0]?.message).not.toContain("Set");
+  });
+});
+
+describe("the property suites' valid values satisfy these rules", () => {
+  // validName filters with nameProblems itself; the URL generators are hand-picked lists.
+  it("validOrigin and validRedirect produce only valid values", ({ expect }) => {
+    for (const origin of fc.sample(validOrigin, 100)) expect(normaliseOrigin(origin), origin).toHaveProperty("origin");
+    for (const uri of fc.sample(validRedirect, 100)) expect(redirectUriProblem(uri), uri).toBeUndefined();
   });
 });
