@@ -30,6 +30,23 @@ function codeFor(issue: z.core.$ZodIssue, raw: unknown): ValidationCode {
   return "ErrorPattern";
 }
 
+/**
+ * The DocSpace TypeScript SDK types its list fields as `Set<string>`, which `JSON.stringify` turns
+ * into `{}`; zod's "expected array, received object" would not tell the caller why.
+ */
+const SERIALISED_SET_MESSAGE = "expected an array (a JavaScript Set serialises to {} — pass an array)";
+
+function isSerialisedSet(issue: z.core.$ZodIssue, raw: unknown): boolean {
+  return (
+    issue.code === "invalid_type" &&
+    issue.expected === "array" &&
+    raw !== null &&
+    typeof raw === "object" &&
+    Object.getPrototypeOf(raw) === Object.prototype &&
+    Object.keys(raw).length === 0
+  );
+}
+
 /** Converts zod issues to DocSpace-style `errors[]`, one entry per field and code. */
 export function toFieldErrors(error: z.ZodError, input: unknown): FieldError[] {
   const seen = new Set<string>();
@@ -46,7 +63,7 @@ export function toFieldErrors(error: z.ZodError, input: unknown): FieldError[] {
         ? issue.message
         : code === "EmptyFieldError"
           ? `${field} is required`
-          : `${field}: ${issue.message}`;
+          : `${field}: ${isSerialisedSet(issue, raw) ? SERIALISED_SET_MESSAGE : issue.message}`;
     errors.push({ field, code, message });
   }
   return errors;

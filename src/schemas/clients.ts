@@ -1,39 +1,34 @@
 import { z } from "@hono/zod-openapi";
 import { isoDate } from "./common";
-import {
-  addRuleIssue,
-  httpUrlProblem,
-  logoProblem,
-  MAX_DESCRIPTION_LENGTH,
-  MAX_LIST_ITEMS,
-  MAX_URL_LENGTH,
-  normaliseOrigin,
-  redirectUriProblem,
-  uniqueInOrder,
-} from "./validation";
+import { descriptionProblems, nameProblems } from "./text-rules";
+import { httpUrlProblem, MAX_URL_LENGTH, normaliseOrigin, redirectUriProblem } from "./url-rules";
+import { addRuleIssue, logoProblem, MAX_LIST_ITEMS, uniqueInOrder } from "./validation";
 
 /** Wire formats of SPEC §4.16 and the request rules of SPEC §6. JSON field names are exact. */
 
 const nameField = z
   .string()
   .superRefine((value, ctx) => {
-    const trimmed = value.trim();
-    if (trimmed === "") addRuleIssue(ctx, "EmptyFieldError", "name is required");
-    else if (trimmed.length < 3 || trimmed.length > 256)
-      addRuleIssue(ctx, "ErrorName", "name must be 3 to 256 characters");
+    for (const problem of nameProblems(value)) addRuleIssue(ctx, problem.code, problem.message);
   })
   .transform((value) => value.trim())
-  .openapi({ example: "Reporting dashboard", description: "3–256 characters after trimming." });
+  .openapi({
+    example: "Reporting dashboard",
+    description:
+      "3–256 characters after trimming, at least 3 of them visible; no control characters (Unicode Cc) and no bidi controls (U+202A–U+202E, U+2066–U+2069).",
+  });
 
 const descriptionField = z
   .string()
   .superRefine((value, ctx) => {
-    if (value.length > MAX_DESCRIPTION_LENGTH)
-      addRuleIssue(ctx, "ErrorName", `description must be at most ${MAX_DESCRIPTION_LENGTH} characters`);
+    for (const problem of descriptionProblems(value)) addRuleIssue(ctx, problem.code, problem.message);
   })
   .nullable()
   .optional()
-  .openapi({ example: "Reads rooms and files for the weekly report." });
+  .openapi({
+    example: "Reads rooms and files for the weekly report.",
+    description: "At most 255 characters; no control characters except newline and tab, no bidi controls.",
+  });
 
 const logoField = z
   .string()
@@ -77,12 +72,20 @@ const urlSetField = (label: string, normalise: (value: string) => { value: strin
 const redirectUrisField = urlSetField("redirect_uris", (value) => {
   const problem = redirectUriProblem(value);
   return problem ? { problem } : { value };
-}).openapi({ example: ["https://app.example.com/oauth/callback"] });
+}).openapi({
+  example: ["https://app.example.com/oauth/callback"],
+  description:
+    "1–12 absolute URIs, stored as sent: https, http on a loopback host, or a private-use scheme (com.example.app:/cb, claude://cb); no fragment, wildcard or user info, and written exactly as a URL parser serialises it.",
+});
 
 const allowedOriginsField = urlSetField("allowed_origins", (value) => {
   const result = normaliseOrigin(value);
   return "problem" in result ? result : { value: result.origin };
-}).openapi({ example: ["https://app.example.com"] });
+}).openapi({
+  example: ["https://app.example.com"],
+  description:
+    "1–12 origins, scheme://host[:port]: https, http on a loopback host, or a private-use scheme (claude://host). Stored lower-cased without a trailing slash; no wildcard.",
+});
 
 const scopesField = z
   .array(z.string())

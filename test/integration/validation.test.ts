@@ -158,8 +158,8 @@ const REJECTED: RuleCase[] = [
   ["origin with userinfo", { allowed_origins: ["https://u:p@app.example"] }, "allowed_origins", "ErrorWrongURL"],
   ["origin http on a public host", { allowed_origins: ["http://app.example"] }, "allowed_origins", "ErrorWrongURL"],
   [
-    "origin with a private-use scheme",
-    { allowed_origins: ["com.example.app://x"] },
+    "origin with a private-use scheme but no authority",
+    { allowed_origins: ["com.example.app:/x"] },
     "allowed_origins",
     "ErrorWrongURL",
   ],
@@ -275,6 +275,7 @@ describe("createClient: the boundaries and allowed shapes are accepted", () => {
     ["http://localhost:3000/", "http://localhost:3000"],
     ["http://127.0.0.1:8080", "http://127.0.0.1:8080"],
     ["http://[::1]:5173/", "http://[::1]:5173"],
+    ["com.example.app://x", "com.example.app://x"],
   ] as const)("origin %s is stored as %s", async ([origin, stored], { expect }) => {
     const { res } = await create(clientBody({ allowed_origins: [origin] }));
     expect(res.status).toBe(201);

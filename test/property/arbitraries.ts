@@ -1,4 +1,5 @@
 import fc from "fast-check";
+import { nameProblems } from "../../src/schemas/text-rules";
 import { encodeAny } from "../helpers/reliability";
 import { SEEDED_SCOPES } from "../helpers/scopes";
 
@@ -135,6 +136,20 @@ const URL_SHAPES = [
   "http://localhost/",
   "https://[::1]",
   "https://1.2.3.4:5",
+  // Read differently by WHATWG and RFC 3986 parsers (issue 12).
+  "https://evil.example\\@good.example/cb",
+  "https:/\\evil.example/cb",
+  "https:evil.example/cb",
+  "https:///evil.example/cb",
+  "https://exa\nmple.com/",
+  "https:\\\\evil.example",
+  "https://127.1/cb",
+  "https://ex%61mple.com",
+  "https://*.*",
+  "claude://example.com",
+  "CLAUDE://Example.com/",
+  "claude://*.example.com",
+  "claude://u@example.com",
   `https://example.com/${"a".repeat(2040)}`,
   `https://example.com/${"a".repeat(2100)}`,
 ];
@@ -194,9 +209,10 @@ const hostile = fc.oneof(
 );
 const hostileUrlList = fc.oneof(fc.array(anyUrl, { maxLength: 14 }), hostile);
 
+/** Names that pass every SPEC §6 rule (length, visible characters, no control or bidi characters). */
 export const validName = fc
   .oneof(fc.string({ minLength: 3, maxLength: 60 }), fc.string({ unit: "grapheme", minLength: 3, maxLength: 30 }))
-  .filter((s) => s.trim().length >= 3);
+  .filter((s) => nameProblems(s).length === 0);
 export const validOrigin = fc.constantFrom(
   "https://a.example",
   "https://b.example:8443",
@@ -204,8 +220,10 @@ export const validOrigin = fc.constantFrom(
   "http://localhost:3000",
   "http://127.0.0.1",
   "http://[::1]:9000",
+  "claude://connector.example",
+  "com.example.app://host:7000/",
 );
-const validRedirect = fc.constantFrom(
+export const validRedirect = fc.constantFrom(
   "https://a.example/cb",
   "https://a.example/cb?x=1",
   "com.example.app:/cb",

@@ -147,9 +147,13 @@ async function expectCleanDatabase(expect: Expect): Promise<void> {
   expect(({} as Record<string, unknown>).polluted, "Object.prototype not polluted").toBe(undefined);
 }
 
+/** A stored origin (SPEC §6): what WHATWG serialises as the origin, or for a private-use scheme (whose WHATWG origin is "null") `scheme://host[:port]` lower-cased; never a wildcard. */
 const isOrigin = (o: string) => {
   try {
-    return new URL(o).origin === o;
+    const url = new URL(o);
+    if (o.includes("*")) return false;
+    if (url.origin !== "null") return url.origin === o;
+    return o === `${url.protocol}//${url.host}`.toLowerCase() && url.host !== "" && url.pathname === "";
   } catch {
     return false;
   }
