@@ -48,7 +48,7 @@ export default defineConfig(async () => {
       // report. They are dropped from the output only: spies on console.log still see every line, so
       // the tests that assert on logs (errors-and-logs, secrets-at-rest, rate-limit) are unaffected.
       // VITEST_ACCESS_LOG=1 shows them.
-      onConsoleLog: (log) =>
+      onConsoleLog: (log: string) =>
         process.env.VITEST_ACCESS_LOG === "1" || !log.startsWith('{"level":"info","msg":"request"') ? undefined : false,
     },
   };
