@@ -1,5 +1,6 @@
 import { exports } from "cloudflare:workers";
-import { type Caller, signFor } from "./signature";
+import type { AppFetcher } from "./app";
+import { type Caller, docspaceExp, signFor } from "./signature";
 
 export const BASE = "http://gateway.test/api/2.0";
 
@@ -10,13 +11,19 @@ type CallOptions = {
   rawBody?: BodyInit;
   headers?: Record<string, string>;
   /** Call a different fetch (e.g. an app built with an injected clock or faulty env). */
-  fetcher?: (request: Request) => Promise<Response>;
+  fetcher?: AppFetcher;
 };
 
-/** Calls the deployed worker through its default export, signing as `caller` when given. */
+/**
+ * Calls the deployed worker through its default export, signing as `caller` when given: valid for
+ * 5 minutes from the fetcher's injected clock when it has one, else from the real clock.
+ */
 export async function call(method: string, path: string, options: CallOptions = {}): Promise<Response> {
   const headers = new Headers(options.headers);
-  const signature = options.signature ?? (options.caller ? await signFor(options.caller) : undefined);
+  const clock = options.fetcher?.clock;
+  const signature =
+    options.signature ??
+    (options.caller ? await signFor(options.caller, clock ? { exp: docspaceExp(clock()) } : {}) : undefined);
   if (signature !== undefined && !headers.has("x-signature")) headers.set("x-signature", signature);
   let body: BodyInit | undefined = options.rawBody;
   if (options.body !== undefined) {

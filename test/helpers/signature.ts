@@ -12,7 +12,19 @@ export type Caller = {
 
 let testKey: Uint8Array<ArrayBuffer> | undefined;
 
-/** Claims as a DocSpace backend writes them: every value a string. */
+/** DocSpace mints every x-signature for 5 minutes. */
+export const DOCSPACE_SIGNATURE_TTL_SECONDS = 300;
+
+/**
+ * The `exp` DocSpace would write for a token minted at `nowMs`. Tests whose app runs on an injected
+ * clock must sign at that clock: a token whose `exp` follows the real clock is days ahead of (or behind)
+ * a fixed test clock, and the gateway refuses a lifetime over MAX_SIGNATURE_TTL_SECONDS.
+ */
+export function docspaceExp(nowMs: number): number {
+  return Math.floor(nowMs / 1000) + DOCSPACE_SIGNATURE_TTL_SECONDS;
+}
+
+/** Claims as a DocSpace backend writes them, valid for 5 minutes from the real clock: every value a string. */
 export function docspaceClaims(caller: Caller, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     sub: caller.userId,
@@ -24,7 +36,7 @@ export function docspaceClaims(caller: Caller, overrides: Record<string, unknown
     is_admin: String(caller.role === "ADMIN"),
     is_guest: String(caller.role === "GUEST"),
     is_public: String(caller.role !== "GUEST"),
-    exp: Math.floor(Date.now() / 1000) + 300,
+    exp: docspaceExp(Date.now()),
     ...overrides,
   };
 }

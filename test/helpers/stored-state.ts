@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { call, clientBody } from "./api";
+import type { AppFetcher } from "./app";
 import type { Caller } from "./signature";
 
 /**
@@ -141,12 +142,11 @@ export function newRequestId(): string {
   return `test-${crypto.randomUUID()}`;
 }
 
-/** Creates a client through `fetcher` (an app with an injected clock or env) and returns the 201 body. */
-export async function createClientVia(
-  fetcher: (request: Request) => Promise<Response>,
-  caller: Caller,
-  overrides: Record<string, unknown> = {},
-) {
+/**
+ * Creates a client through `fetcher` (an app with an injected clock or env), signed at the fetcher's
+ * clock, and returns the 201 body.
+ */
+export async function createClientVia(fetcher: AppFetcher, caller: Caller, overrides: Record<string, unknown> = {}) {
   const response = await call("POST", "/clients", { caller, body: clientBody(overrides), fetcher });
   if (response.status !== 201) throw new Error(`create failed: ${response.status} ${await response.text()}`);
   return (await response.json()) as Record<string, unknown> & { client_id: string; client_secret: string };
