@@ -111,8 +111,9 @@ async function sign(userId: string, tenant: number): Promise<string> {
       is_guest: "false",
       is_public: "true",
       iat: now,
-      // Long enough for a full run; the gateway checks only exp/nbf.
-      exp: now + 4 * 3600,
+      // The longest the gateway accepts by default (MAX_SIGNATURE_TTL_SECONDS): a default run takes minutes;
+      // a run over an hour (a long --duration) would see its signatures expire and its probes fail with 403.
+      exp: now + 3600,
     },
     deriveSignatureKeyBytes(MACHINE_KEY),
   );

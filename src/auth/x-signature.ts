@@ -1,10 +1,11 @@
 import { GUID_PATTERN } from "../lib/ids";
 import { signatureVerificationKey } from "./machine-key";
 import { type Principal, roleFromFlags } from "./principal";
+import type { SignaturePolicy } from "./signature-policy";
 
 /** Tokens longer than this are rejected before any decoding (SPEC §3). */
 export const MAX_SIGNATURE_LENGTH = 8 * 1024;
-/** Allowed clock difference for `exp` and `nbf`. */
+/** Allowed clock difference for `exp` (both as expiry and against the lifetime cap) and `nbf`. */
 export const CLOCK_SKEW_SECONDS = 60;
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
@@ -18,6 +19,8 @@ export type SignatureRejection =
   | "bad_mac"
   | "expired"
   | "not_yet_valid"
+  | "missing_exp"
+  | "lifetime_too_long"
   | "invalid_claims";
 
 export type VerifyResult = { ok: true; principal: Principal } | { ok: false; reason: SignatureRejection };
@@ -136,9 +139,17 @@ export function principalFromClaims(claims: Record<string, unknown>): Principal 
  * Verifies a DocSpace x-signature (HS256 JWS) with the key derived from the machine key.
  * Only `alg: HS256` is accepted; `kid`, `jku` and other header hints are ignored because
  * the key is fixed by configuration; any `crit` extension is refused. The MAC is checked in
- * constant time by WebCrypto.
+ * constant time by WebCrypto. Time rules, all with `CLOCK_SKEW_SECONDS` of slack: not after
+ * `exp`, not before `nbf`, `exp` at most `policy.maxTtlSeconds` ahead, and no `exp` at all only
+ * when `policy.requireExp` is false. Every time rule is checked only after the MAC, so only
+ * the issuer's own tokens can earn a time-related reason.
  */
-export async function verifySignature(token: string, machineKey: string, nowMs: number): Promise<VerifyResult> {
+export async function verifySignature(
+  token: string,
+  machineKey: string,
+  nowMs: number,
+  policy: SignaturePolicy,
+): Promise<VerifyResult> {
   if (token.length > MAX_SIGNATURE_LENGTH) return { ok: false, reason: "too_long" };
   const parts = token.split(".");
   if (parts.length !== 3) return { ok: false, reason: "malformed" };
@@ -162,8 +173,14 @@ export async function verifySignature(token: string, machineKey: string, nowMs: 
   const exp = readNumericDate(claims.exp);
   const nbf = readNumericDate(claims.nbf);
   if (exp === undefined || nbf === undefined) return { ok: false, reason: "invalid_claims" };
+  if (exp === null && policy.requireExp) return { ok: false, reason: "missing_exp" };
   if (exp !== null && nowSeconds > exp + CLOCK_SKEW_SECONDS) return { ok: false, reason: "expired" };
   if (nbf !== null && nowSeconds < nbf - CLOCK_SKEW_SECONDS) return { ok: false, reason: "not_yet_valid" };
+  // DocSpace mints 5-minute tokens; the cap bounds how long a leaked token with a far `exp`
+  // (say, year 9999) stays usable.
+  if (exp !== null && exp - nowSeconds > policy.maxTtlSeconds + CLOCK_SKEW_SECONDS) {
+    return { ok: false, reason: "lifetime_too_long" };
+  }
 
   const principal = principalFromClaims(claims);
   return principal ? { ok: true, principal } : { ok: false, reason: "invalid_claims" };

@@ -1,4 +1,5 @@
 import { createMiddleware } from "hono/factory";
+import { signaturePolicy } from "../auth/signature-policy";
 import { extractSignature, verifySignature } from "../auth/x-signature";
 import type { AppEnv, SignedEnv } from "../env";
 import { HttpProblem, PROBLEM_TYPES } from "../lib/problem";
@@ -11,7 +12,7 @@ import { HttpProblem, PROBLEM_TYPES } from "../lib/problem";
 export const identifyCaller = createMiddleware<AppEnv>(async (c, next) => {
   const token = extractSignature(c.req.raw.headers);
   if (token !== undefined) {
-    const result = await verifySignature(token, c.env.DOCSPACE_MACHINE_KEY, c.get("now"));
+    const result = await verifySignature(token, c.env.DOCSPACE_MACHINE_KEY, c.get("now"), signaturePolicy(c.env));
     if (result.ok) c.set("principal", result.principal);
     else c.set("authFailure", result.reason);
   }

@@ -118,6 +118,12 @@ const BAD_CASES: BadCase[] = [
   ["an expired token (exp 61 s ago)", async (victim) => signed(victim, { exp: nowSeconds() - 61 })()],
   ["an expired token (exp an hour ago)", async (victim) => signed(victim, { exp: String(nowSeconds() - 3600) })()],
   ["nbf an hour in the future", async (victim) => signed(victim, { nbf: nowSeconds() + 3600 })()],
+  ["no exp (REQUIRE_SIGNATURE_EXP defaults to true)", async (victim) => signed(victim, { exp: undefined })()],
+  ["exp in year 9999", async (victim) => signed(victim, { exp: Date.UTC(9999, 11, 31) / 1000 })()],
+  [
+    "exp 62 minutes ahead (over the default one-hour cap and its 60 s skew)",
+    async (victim) => signed(victim, { exp: String(nowSeconds() + 62 * 60) })(),
+  ],
   ["a non-numeric exp", async (victim) => signed(victim, { exp: "tomorrow" })()],
   ...REQUIRED_CLAIMS.flatMap((claim): BadCase[] => [
     [`${claim} missing`, async (victim) => signed(victim, { [claim]: undefined })()],

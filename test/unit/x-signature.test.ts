@@ -1,6 +1,7 @@
 import { describe, it, vi } from "vitest";
 import { signatureVerificationKey } from "../../src/auth/machine-key";
 import { encodeJsonSegment } from "../../src/auth/sign-token";
+import { DEFAULT_SIGNATURE_POLICY, type SignaturePolicy } from "../../src/auth/signature-policy";
 import {
   CLOCK_SKEW_SECONDS,
   extractSignature,
@@ -11,7 +12,8 @@ import {
 import { docspaceClaims, newCaller, signClaims, TEST_MACHINE_KEY } from "../helpers/signature";
 
 // The verifier of SPEC §3 as a unit: the real DocSpace token of shared/vectors/signature.md, claim
-// types, time checks with an explicit clock, where the token is read from, and the cached key.
+// types, time checks and the lifetime policy with an explicit clock, where the token is read from,
+// and the cached key.
 
 /** The token of shared/vectors/signature.md, signed by a DocSpace backend with the dev machine key. */
 const VECTOR_TOKEN =
@@ -22,7 +24,11 @@ const VECTOR_EXP = 4102444800;
 const NOW_MS = Date.UTC(2026, 10, 28, 12, 0, 0);
 const NOW_S = NOW_MS / 1000;
 
-const verify = (token: string, nowMs = NOW_MS) => verifySignature(token, TEST_MACHINE_KEY, nowMs);
+const verify = (token: string, nowMs = NOW_MS, policy: SignaturePolicy = DEFAULT_SIGNATURE_POLICY) =>
+  verifySignature(token, TEST_MACHINE_KEY, nowMs, policy);
+
+/** The vector token expires in 2100: a cap that lets it live that long, for the tests that use it at NOW_MS. */
+const VECTOR_POLICY: SignaturePolicy = { ...DEFAULT_SIGNATURE_POLICY, maxTtlSeconds: VECTOR_EXP - NOW_S };
 
 /** Claims signed with the test key, exp well after NOW_MS unless overridden. */
 function tokenWith(overrides: Record<string, unknown> = {}, header?: Record<string, unknown>): Promise<string> {
@@ -32,8 +38,10 @@ function tokenWith(overrides: Record<string, unknown> = {}, header?: Record<stri
 }
 
 describe("the real DocSpace token from the vectors file", () => {
-  it("verifies with the dev machine key and yields the DocSpace admin", async ({ expect }) => {
-    const result = await verify(VECTOR_TOKEN);
+  it("verifies with the dev machine key and yields the DocSpace admin (with a cap that allows 2100)", async ({
+    expect,
+  }) => {
+    const result = await verify(VECTOR_TOKEN, NOW_MS, VECTOR_POLICY);
     expect(result).toEqual({
       ok: true,
       principal: {
@@ -47,8 +55,14 @@ describe("the real DocSpace token from the vectors file", () => {
     });
   });
 
+  it("is refused under the default cap: it lives until 2100, far beyond MAX_SIGNATURE_TTL_SECONDS", async ({
+    expect,
+  }) => {
+    expect(await verify(VECTOR_TOKEN)).toEqual({ ok: false, reason: "lifetime_too_long" });
+  });
+
   it("is refused under any other machine key", async ({ expect }) => {
-    expect(await verifySignature(VECTOR_TOKEN, "another-machine-key", NOW_MS)).toEqual({
+    expect(await verifySignature(VECTOR_TOKEN, "another-machine-key", NOW_MS, VECTOR_POLICY)).toEqual({
       ok: false,
       reason: "bad_mac",
     });
@@ -65,8 +79,8 @@ describe("the real DocSpace token from the vectors file", () => {
   it("is refused when one character of payload or MAC changes", async ({ expect }) => {
     const [header, payload, mac] = VECTOR_TOKEN.split(".") as [string, string, string];
     const flip = (s: string, i: number) => s.slice(0, i) + (s[i] === "A" ? "B" : "A") + s.slice(i + 1);
-    expect((await verify(`${header}.${flip(payload, 10)}.${mac}`)).ok).toBe(false);
-    expect((await verify(`${header}.${payload}.${flip(mac, 5)}`)).ok).toBe(false);
+    expect((await verify(`${header}.${flip(payload, 10)}.${mac}`, NOW_MS, VECTOR_POLICY)).ok).toBe(false);
+    expect((await verify(`${header}.${payload}.${flip(mac, 5)}`, NOW_MS, VECTOR_POLICY)).ok).toBe(false);
   });
 });
 
@@ -191,9 +205,20 @@ describe("exp and nbf with 60 s skew (explicit clock)", () => {
     expect(await verify(future)).toEqual({ ok: false, reason: "not_yet_valid" });
   });
 
-  it("a token without exp or nbf is not time-limited by the verifier", async ({ expect }) => {
+  it("with REQUIRE_SIGNATURE_EXP off, a token without exp or nbf is not time-limited by the verifier", async ({
+    expect,
+  }) => {
     const token = await tokenWith({ exp: undefined });
-    expect((await verify(token, NOW_MS + 10 * 365 * 86_400_000)).ok).toBe(true);
+    const optional = { ...DEFAULT_SIGNATURE_POLICY, requireExp: false };
+    expect((await verify(token, NOW_MS + 10 * 365 * 86_400_000, optional)).ok).toBe(true);
+  });
+
+  it("by default a token without exp is refused, whatever its nbf", async ({ expect }) => {
+    expect(await verify(await tokenWith({ exp: undefined }))).toEqual({ ok: false, reason: "missing_exp" });
+    expect(await verify(await tokenWith({ exp: undefined, nbf: NOW_S - 10 }))).toEqual({
+      ok: false,
+      reason: "missing_exp",
+    });
   });
 
   it.for(["soon", "", true, { at: 1 }])("a non-numeric exp (%j) is refused", async (exp, { expect }) => {
@@ -339,6 +364,6 @@ describe("the HMAC key is derived once per isolate", () => {
     expect(await other).not.toBe(original);
     expect(signatureVerificationKey("rotated-machine-key")).toBe(other);
     // Leave the cache as the rest of the suite expects it.
-    expect((await verify(VECTOR_TOKEN)).ok).toBe(true);
+    expect((await verify(VECTOR_TOKEN, NOW_MS, VECTOR_POLICY)).ok).toBe(true);
   });
 });
