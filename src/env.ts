@@ -1,4 +1,5 @@
 import type { Principal } from "./auth/principal";
+import type { SignatureRejection } from "./auth/x-signature";
 import type { ServiceDeps } from "./services/deps";
 
 /** What middleware hands to handlers (`c.var`). */
@@ -12,7 +13,7 @@ type AppVariables = {
   /** The verified caller, when the request carried a valid x-signature. */
   principal: Principal | undefined;
   /** Why the signature was rejected; set only when a signature was present and invalid. */
-  authFailure: string | undefined;
+  authFailure: SignatureRejection | undefined;
   /**
    * Identity of the verified service token (a fingerprint, never the token) on /oauth2/* routes;
    * set by `identifyService`, used by `requireServiceToken` and as the rate-limit key.

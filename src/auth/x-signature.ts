@@ -10,7 +10,10 @@ export const CLOCK_SKEW_SECONDS = 60;
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
-/** Why a token was refused; logged, never shown to the caller beyond "invalid signature". */
+/**
+ * Why a token was refused; logged. The caller learns only "invalid signature", except for
+ * `expired`, which is reported only once the MAC has verified (see `requireSignature`).
+ */
 export type SignatureRejection =
   | "too_long"
   | "malformed"

@@ -1,6 +1,6 @@
 import { createMiddleware } from "hono/factory";
 import { signaturePolicy } from "../auth/signature-policy";
-import { extractSignature, verifySignature } from "../auth/x-signature";
+import { extractSignature, type SignatureRejection, verifySignature } from "../auth/x-signature";
 import type { AppEnv, SignedEnv } from "../env";
 import { HttpProblem, PROBLEM_TYPES } from "../lib/problem";
 
@@ -20,6 +20,18 @@ export const identifyCaller = createMiddleware<AppEnv>(async (c, next) => {
 });
 
 /**
+ * What the caller is told. Only `expired` is told apart, and the verifier reports it only after
+ * the MAC verified: the holder of a genuine but stale token learns to fetch a new one, while a
+ * forger (bad MAC, malformed, wrong alg) learns nothing. A genuine token that is not yet valid,
+ * lives too long or lacks `exp` is "Invalid signature.": it did not expire, and no DocSpace backend
+ * mints such a token, so it points at a broken issuer or clock rather than a stale session.
+ */
+function signatureFailureDetail(reason: SignatureRejection | undefined): string {
+  if (reason === undefined) return "A valid x-signature is required.";
+  return reason === "expired" ? "The signature has expired." : "Invalid signature.";
+}
+
+/**
  * Answers 403 (DocSpace has no 401 on this API) unless a valid x-signature was sent. Typed with
  * `SignedEnv`, so the handler of a route that lists it reads `c.var.principal` as a `Principal`.
  */
@@ -28,7 +40,7 @@ export const requireSignature = createMiddleware<SignedEnv>(async (c, next) => {
     throw new HttpProblem({
       status: 403,
       type: PROBLEM_TYPES.invalidSignature,
-      detail: c.get("authFailure") ? "Invalid signature." : "A valid x-signature is required.",
+      detail: signatureFailureDetail(c.get("authFailure")),
     });
   }
   await next();

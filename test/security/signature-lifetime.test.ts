@@ -1,12 +1,13 @@
 import { env } from "cloudflare:workers";
-import { describe, it } from "vitest";
+import { afterEach, describe, it, vi } from "vitest";
 import { call, clientBody } from "../helpers/api";
 import { appFetcher, manualClock } from "../helpers/app";
 import { type Caller, docspaceClaims, newCaller, signClaims, signFor } from "../helpers/signature";
 
-// SPEC §3 lifetime rules through the worker (issue 12 item 10): MAX_SIGNATURE_TTL_SECONDS and
+// SPEC §3 lifetime rules through the worker (issue 12 items 10 and 11): MAX_SIGNATURE_TTL_SECONDS and
 // REQUIRE_SIGNATURE_EXP as vars (passed per test through appFetcher's env), invalid values falling back
-// to the defaults, and the DocSpace vector token (exp 2100) only under a cap that allows it.
+// to the defaults, the DocSpace vector token (exp 2100) only under a cap that allows it, and which
+// refusals say "expired" in the 403 detail and which say "Invalid signature.".
 
 /** The token of shared/vectors/signature.md: the DocSpace admin of tenant 1, exp 2100-01-01. */
 const VECTOR_TOKEN =
@@ -14,6 +15,11 @@ const VECTOR_TOKEN =
 const VECTOR_EXP = 4102444800;
 
 const INVALID = "Invalid signature.";
+const EXPIRED = "The signature has expired.";
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 
 /** An app at a fixed time with the given vars, and a way to create a client through it. */
 function gatewayAt(vars: Partial<Env> = {}) {
@@ -116,5 +122,52 @@ describe("REQUIRE_SIGNATURE_EXP", () => {
   it("turning it off does not lift the cap on a token that has exp", async ({ expect }) => {
     const { at, create } = gatewayAt({ REQUIRE_SIGNATURE_EXP: "false" });
     expect((await create(await signFor(newCaller("ADMIN"), { exp: at + 86_400 }))).status).toBe(403);
+  });
+});
+
+describe("what the 403 says", () => {
+  it("a genuine token whose time ran out: expired; the same claims forged: invalid", async ({ expect }) => {
+    const { clock, at, create } = gatewayAt();
+    const admin = newCaller("ADMIN");
+    const genuine = await signFor(admin, { exp: at });
+    const forged = await signClaims(docspaceClaims(admin, { exp: at }), { machineKey: "attacker" });
+    clock.advance(61_000);
+    expect(await create(genuine)).toEqual({ status: 403, detail: EXPIRED });
+    expect(await create(forged)).toEqual({ status: 403, detail: INVALID });
+    expect(await create(`${genuine.slice(0, -2)}AA`)).toEqual({ status: 403, detail: INVALID });
+  });
+
+  it("a genuine token that is not yet valid, too long-lived or without exp is not called expired", async ({
+    expect,
+  }) => {
+    const { at, create } = gatewayAt();
+    const admin = newCaller("ADMIN");
+    expect(await create(await signFor(admin, { nbf: at + 120 }))).toEqual({ status: 403, detail: INVALID });
+    expect(await create(await signFor(admin, { exp: at + 86_400 }))).toEqual({ status: 403, detail: INVALID });
+    expect(await create(await withoutExp(admin))).toEqual({ status: 403, detail: INVALID });
+  });
+
+  it("the access log still tells every reason apart", async ({ expect }) => {
+    const log = vi.spyOn(console, "log");
+    const { at, fetcher } = gatewayAt();
+    const admin = newCaller("ADMIN");
+    const tokens = {
+      expired: await signFor(admin, { exp: at - 61 }),
+      not_yet_valid: await signFor(admin, { nbf: at + 120 }),
+      lifetime_too_long: await signFor(admin, { exp: at + 86_400 }),
+      missing_exp: await withoutExp(admin),
+      bad_mac: await signClaims(docspaceClaims(admin, { exp: at - 61 }), { machineKey: "attacker" }),
+    };
+    for (const [reason, signature] of Object.entries(tokens)) {
+      const id = `lifetime-${reason}-${crypto.randomUUID()}`;
+      await call("POST", "/clients", { signature, body: clientBody(), fetcher, headers: { "x-request-id": id } });
+      const lines = log.mock.calls
+        .map(([line]) => String(line))
+        .filter((line) => line.includes(id))
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((entry) => entry.msg === "request");
+      expect(lines, reason).toHaveLength(1);
+      expect(lines[0], reason).toMatchObject({ status: 403, auth_failure: reason });
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { describe, it } from "vitest";
+import { encodeJsonSegment } from "../../src/auth/sign-token";
 import {
   DEFAULT_MAX_SIGNATURE_TTL_SECONDS,
   DEFAULT_SIGNATURE_POLICY,
@@ -9,7 +10,8 @@ import { CLOCK_SKEW_SECONDS, verifySignature } from "../../src/auth/x-signature"
 import { docspaceClaims, newCaller, signClaims, TEST_MACHINE_KEY } from "../helpers/signature";
 
 // How long an x-signature may live (SPEC §3, issue 12 item 10): the vars MAX_SIGNATURE_TTL_SECONDS and
-// REQUIRE_SIGNATURE_EXP read into a policy, and the cap the verifier applies with an explicit clock.
+// REQUIRE_SIGNATURE_EXP read into a policy, the cap the verifier applies with an explicit clock, and
+// which refusals may say "expired" (item 11): only a token whose MAC verified.
 
 const NOW_MS = Date.UTC(2026, 10, 28, 12, 0, 0);
 const NOW_S = NOW_MS / 1000;
@@ -97,5 +99,30 @@ describe("lifetime cap (MAX_SIGNATURE_TTL_SECONDS, 60 s skew)", () => {
   it("a token that is not yet valid is reported so, before its lifetime", async ({ expect }) => {
     const token = await tokenWith({ nbf: NOW_S + 600, exp: NOW_S + 86_400 });
     expect(await verify(token)).toEqual({ ok: false, reason: "not_yet_valid" });
+  });
+});
+
+describe("a time reason only for a token whose MAC verified", () => {
+  const expiredClaims = () => docspaceClaims(newCaller("ADMIN"), { exp: NOW_S - 3600 });
+
+  it("a genuine expired token is `expired`", async ({ expect }) => {
+    expect(await verify(await signClaims(expiredClaims()))).toEqual({ ok: false, reason: "expired" });
+  });
+
+  it("the same expired claims forged, unsigned or badly headed are refused for that, never as expired", async ({
+    expect,
+  }) => {
+    const claims = expiredClaims();
+    const forged = await signClaims(claims, { machineKey: "attacker-key" });
+    const unsigned = `${encodeJsonSegment({ alg: "none", typ: "JWT" })}.${encodeJsonSegment(claims)}.`;
+    const hs512 = await signClaims(claims, { header: { alg: "HS512", typ: "JWT" } });
+    const crit = await signClaims(claims, { header: { alg: "HS256", typ: "JWT", crit: ["exp"] } });
+    const [header, payload, mac] = (await signClaims(claims)).split(".") as [string, string, string];
+    const shortMac = `${header}.${payload}.${mac.slice(0, -2)}`;
+    expect(await verify(forged)).toEqual({ ok: false, reason: "bad_mac" });
+    expect(await verify(unsigned)).toEqual({ ok: false, reason: "unsupported_alg" });
+    expect(await verify(hs512)).toEqual({ ok: false, reason: "unsupported_alg" });
+    expect(await verify(crit)).toEqual({ ok: false, reason: "unsupported_header" });
+    expect(await verify(shortMac)).toEqual({ ok: false, reason: "malformed" });
   });
 });
