@@ -12,7 +12,7 @@ import { noStore } from "./middleware/no-store";
 import { rateLimit } from "./middleware/rate-limit";
 import { requestContext } from "./middleware/request-context";
 import { identifyService } from "./middleware/service-auth";
-import { apiRouters, rootRouter } from "./routes";
+import { apiRouters, authorizationServerRouters, rootRouter } from "./routes";
 
 export type AppOptions = {
   /** Milliseconds since the epoch; tests inject a fixed or stepping clock. */
@@ -22,7 +22,8 @@ export type AppOptions = {
 /**
  * Builds the gateway: request context → access log → dependencies → caller identification →
  * rate limit → routers (in the order of routes/index.ts), with one error handler that renders
- * every failure as problem+json.
+ * every failure as problem+json. The authorization server's root endpoints (`/oauth2/…`) get the
+ * request context, access log and dependencies only.
  */
 export function createApp(options: AppOptions = {}) {
   const app = createRouter();
@@ -36,10 +37,13 @@ export function createApp(options: AppOptions = {}) {
   app.use(`${API_BASE}/oauth2/*`, identifyService);
   app.use(`${API_BASE}/oauth2/*`, noStore);
   app.use(`${API_BASE}/*`, rateLimit);
+  // The authorization server's root endpoints (AS §1); the JWKS is never rate limited (AS §9).
+  app.use("/oauth2/*", provideDependencies);
 
   // The document is generated from the whole app on first request, so every router appears in it.
   for (const router of apiRouters(() => openApiDocumentFor(app))) api.route("/", router);
   app.route(API_BASE, api);
+  for (const router of authorizationServerRouters()) app.route("/", router);
   app.route("/", rootRouter);
 
   const allowedMethods = allowedMethodsResolver(() => app.router);
