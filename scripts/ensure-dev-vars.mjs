@@ -25,6 +25,7 @@ if (!existsSync(".dev.vars")) {
     const text = readFileSync(".dev.vars", "utf8");
     const separator = text === "" || text.endsWith("\n") ? "" : "\n";
     appendFileSync(".dev.vars", `${separator}${missing.map(([, line]) => line).join("\n")}\n`);
-    console.log(`Added ${missing.map(([name]) => name).join(", ")} to .dev.vars from .dev.vars.example.`);
+    // stderr: `SIG=$(npm run -s sign)` must capture only the token, also on the run that appends.
+    console.error(`Added ${missing.map(([name]) => name).join(", ")} to .dev.vars from .dev.vars.example.`);
   }
 }
