@@ -21,6 +21,8 @@ export default defineConfig(async () => {
             CLIENT_SECRET_PEPPER: "test-pepper-0123456789abcdef",
             // Two tokens, as during a rotation of the authorization server's credential (test/helpers/service.ts).
             SERVICE_TOKENS: "test-service-token-primary-0123456789,test-service-token-secondary-0123456789",
+            // base64url of 32 bytes (AES-256-GCM) for the signing keys' private halves (src/keys/key-crypto.ts).
+            SIGNING_KEY_ENCRYPTION_KEY: "xTq0p8_ARcnBRHzs3ZkogYlJd-jcyjKk6RyRxBUzqzg",
             // Tests act as few callers making many requests; rate-limit tests lower these per
             // request through a wrapped env (test/helpers/app.ts).
             RATE_LIMIT_GET: "100000",

@@ -1,4 +1,5 @@
 import { HTTPException } from "hono/http-exception";
+import { describeError } from "./lib/describe-error";
 import { allowedMethodsResolver } from "./lib/method-not-allowed";
 import { openApiDocumentFor } from "./lib/openapi";
 import { API_BASE } from "./lib/paths";
@@ -12,7 +13,7 @@ import { noStore } from "./middleware/no-store";
 import { rateLimit } from "./middleware/rate-limit";
 import { requestContext } from "./middleware/request-context";
 import { identifyService } from "./middleware/service-auth";
-import { apiRouters, rootRouter } from "./routes";
+import { apiRouters, authorizationServerRouters, rootRouter } from "./routes";
 
 export type AppOptions = {
   /** Milliseconds since the epoch; tests inject a fixed or stepping clock. */
@@ -22,7 +23,8 @@ export type AppOptions = {
 /**
  * Builds the gateway: request context → access log → dependencies → caller identification →
  * rate limit → routers (in the order of routes/index.ts), with one error handler that renders
- * every failure as problem+json.
+ * every failure as problem+json. The authorization server's root endpoints (`/oauth2/…`) get the
+ * request context, access log and dependencies only.
  */
 export function createApp(options: AppOptions = {}) {
   const app = createRouter();
@@ -36,10 +38,13 @@ export function createApp(options: AppOptions = {}) {
   app.use(`${API_BASE}/oauth2/*`, identifyService);
   app.use(`${API_BASE}/oauth2/*`, noStore);
   app.use(`${API_BASE}/*`, rateLimit);
+  // The authorization server's root endpoints (AS §1); the JWKS is never rate limited (AS §9).
+  app.use("/oauth2/*", provideDependencies);
 
   // The document is generated from the whole app on first request, so every router appears in it.
   for (const router of apiRouters(() => openApiDocumentFor(app))) api.route("/", router);
   app.route(API_BASE, api);
+  for (const router of authorizationServerRouters()) app.route("/", router);
   app.route("/", rootRouter);
 
   const allowedMethods = allowedMethodsResolver(() => app.router);
@@ -98,16 +103,4 @@ function logFailure(requestId: string | undefined, error: unknown): void {
       error: describeError(error),
     }),
   );
-}
-
-/**
- * `Class: message`, followed by its causes. Drizzle's query errors append the statement's bound
- * values (client data, secret hashes) to their message after `params:`; that part is cut, the SQL
- * text and the driver's cause are kept. A thrown non-Error is named only by its type.
- */
-function describeError(error: unknown, depth = 0): string {
-  if (!(error instanceof Error)) return `non-Error thrown (${typeof error})`;
-  const paramsAt = error.message.search(/\n\s*params:/);
-  const text = `${error.name}: ${paramsAt === -1 ? error.message : error.message.slice(0, paramsAt)}`;
-  return error.cause !== undefined && depth < 3 ? `${text} <- ${describeError(error.cause, depth + 1)}` : text;
 }

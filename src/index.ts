@@ -4,7 +4,7 @@ type App = ReturnType<typeof createApp>;
 let app: Promise<App> | undefined;
 
 /**
- * Worker entry: the gateway app and the rate limiter's Durable Object class.
+ * Worker entry: the gateway app, the Cron Trigger and the rate limiter's Durable Object class.
  *
  * The app (routes, zod schemas, OpenAPI metadata) is imported and built on the first request rather
  * than at start-up: the bundler turns the dynamic import into a lazily initialised module, which keeps
@@ -21,6 +21,12 @@ export default {
         throw error;
       });
     return (await app).fetch(request, env, ctx);
+  },
+
+  /** The Cron Trigger: signing-key rotation (src/scheduled.ts), loaded on first use like the app. */
+  async scheduled(controller: ScheduledController, env: Env): Promise<void> {
+    const { runScheduled } = await import("./scheduled");
+    await runScheduled(controller, env);
   },
 } satisfies ExportedHandler<Env>;
 

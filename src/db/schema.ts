@@ -108,6 +108,39 @@ export const auditEvents = sqliteTable(
   (t) => [index("audit_events_tenant_idx").on(t.tenant, t.occurredOn), index("audit_events_client_idx").on(t.clientId)],
 );
 
+/** The JWS algorithms the authorization server signs with (AS §5.3): one key pair of each. */
+export type SigningAlg = "ES256" | "RS256";
+
+/** A public JWK as published in the JWKS (RFC 7517), with its `kid`, `alg` and `use`. */
+export type PublicSigningJwk = { kid: string; alg: SigningAlg; use: "sig"; kty: string } & Record<string, unknown>;
+
+/**
+ * The authorization server's signing keys (AS §5.3; lifecycle in docs/storage.md). `kid` is the
+ * RFC 7638 thumbprint of the public key. The private JWK is stored only AES-GCM-encrypted under
+ * the `SIGNING_KEY_ENCRYPTION_KEY` secret (src/keys/key-crypto.ts).
+ *
+ * `slot` numbers an algorithm's keys 0, 1, 2, …: whoever adds a key writes the newest slot + 1
+ * with `ON CONFLICT DO NOTHING`, so isolates racing to create the same key agree on one row —
+ * the unique index, not a lock, decides.
+ */
+export const signingKeys = sqliteTable(
+  "signing_keys",
+  {
+    kid: text("kid").primaryKey(),
+    alg: text("alg").$type<SigningAlg>().notNull(),
+    slot: integer("slot").notNull(),
+    publicJwk: text("public_jwk", { mode: "json" }).$type<PublicSigningJwk>().notNull(),
+    encryptedPrivateJwk: text("encrypted_private_jwk").notNull(),
+    createdAt: integer("created_at").notNull(),
+    /** When it may start signing; until then it is only published. */
+    notBefore: integer("not_before").notNull(),
+    /** NULL while no successor exists; then when it leaves the JWKS and may be deleted. */
+    retireAt: integer("retire_at"),
+  },
+  (t) => [uniqueIndex("signing_keys_alg_slot_idx").on(t.alg, t.slot)],
+);
+
 export type ClientRow = typeof clients.$inferSelect;
 export type ConsentRow = typeof consents.$inferSelect;
 export type ScopeRow = typeof scopes.$inferSelect;
+export type SigningKeyRow = typeof signingKeys.$inferSelect;

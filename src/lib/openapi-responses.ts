@@ -144,6 +144,7 @@ export const TAGS = {
   querying: ["Client querying"],
   scopes: ["Scope management"],
   service: ["Authorization server"],
+  oauth: ["OAuth 2.1 authorization server"],
   docs: ["Documentation"],
 };
 
@@ -205,6 +206,8 @@ const problemJson = (example: ProblemExample) => ({
  * forget it: 429 (the rate limiter runs before every route), 500 (any bug), 503 on writes (the
  * limiter fails closed for them), and the request-id and rate-limit headers on every response,
  * with `Retry-After` on 429 and 503. A status a contract already declares is kept as written.
+ * An operation marked `x-not-rate-limited` (never behind the limiter, AS §9) gets no 429 and no
+ * quota headers.
  */
 export function addCrossCuttingResponses(document: OpenApiDocument): void {
   document.components ??= {};
@@ -214,10 +217,14 @@ export function addCrossCuttingResponses(document: OpenApiDocument): void {
       const operation = pathItem[method];
       if (!operation) continue;
       const responses: Record<string, ResponseObject> = operation.responses;
-      responses["429"] ??= {
-        description: PROBLEM_RESPONSES[429].description,
-        content: problemJson(PROBLEM_EXAMPLES[429]),
-      };
+      // Outside the limiter altogether (a contract says why in `x-not-rate-limited`): no 429, no quota headers.
+      const unlimited = operation["x-not-rate-limited"] !== undefined;
+      if (!unlimited) {
+        responses["429"] ??= {
+          description: PROBLEM_RESPONSES[429].description,
+          content: problemJson(PROBLEM_EXAMPLES[429]),
+        };
+      }
       responses["500"] ??= {
         description: PROBLEM_RESPONSES[500].description,
         content: problemJson(PROBLEM_EXAMPLES[500]),
@@ -236,19 +243,19 @@ export function addCrossCuttingResponses(document: OpenApiDocument): void {
           problemMedia.example = problemExampleFor(Number(status), response.description);
         }
         const exempt = operation["x-rate-limit-exempt"];
-        const headers: Record<string, HeaderObject> = {
-          "x-request-id": headerRef("RequestId"),
+        const headers: Record<string, HeaderObject> = { "x-request-id": headerRef("RequestId") };
+        if (!unlimited) {
           // A route the limiter skips (a contract says why in `x-rate-limit-exempt`) sends no quota headers then.
-          "RateLimit-Policy": exempt
+          headers["RateLimit-Policy"] = exempt
             ? {
                 ...RESPONSE_HEADER_COMPONENTS.RateLimitPolicy,
                 schema: { ...RESPONSE_HEADER_COMPONENTS.RateLimitPolicy.schema },
                 required: false,
                 description: `${RESPONSE_HEADER_COMPONENTS.RateLimitPolicy.description} Absent when the limiter is skipped: ${exempt}`,
               }
-            : headerRef("RateLimitPolicy"),
-          RateLimit: headerRef("RateLimit"),
-        };
+            : headerRef("RateLimitPolicy");
+          headers.RateLimit = headerRef("RateLimit");
+        }
         if (status === "429") headers["Retry-After"] = headerRef("RetryAfter");
         // A 503 from a failed dependency carries Retry-After too, but not every 503 path sets it.
         if (status === "503") {

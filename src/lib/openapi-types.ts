@@ -34,6 +34,8 @@ export type OperationObject = {
   responses: Record<string, ResponseObject>;
   /** Set by a contract whose calls skip the rate limiter (why, in words); see lib/openapi-responses.ts. */
   "x-rate-limit-exempt"?: string;
+  /** Set by a contract that is never behind the rate limiter (why, in words): no 429, no quota headers. */
+  "x-not-rate-limited"?: string;
 };
 
 export const HTTP_METHODS = ["get", "put", "post", "delete", "patch", "options", "head", "trace"] as const;

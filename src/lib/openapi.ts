@@ -43,7 +43,7 @@ const DESCRIPTION = `The OAuth 2.0 client-management API of ONLYOFFICE DocSpace,
 
 * **Authentication**: an \`x-signature\` (HS256 JWS from DocSpace) as a cookie or header; a missing, invalid or expired one is **403**. Locally, \`npm run sign -- --admin\` prints one; paste it under *Authorize* (\`xSignatureHeader\`).
 * **Errors** are RFC 9457 \`application/problem+json\` with \`request_id\`; validation errors add \`errors[]\` with DocSpace's codes. Problem types are described at [/api/2.0/docs/problems](/api/2.0/docs/problems).
-* **Rate limits** per caller and HTTP method: every response carries \`RateLimit-Policy\` and \`RateLimit\`; a 429 adds \`Retry-After\`.
+* **Rate limits** per caller and HTTP method: every response under /api/2.0 carries \`RateLimit-Policy\` and \`RateLimit\`; a 429 adds \`Retry-After\`. \`/oauth2/jwks\` is not limited.
 * Every response carries \`x-request-id\`.`;
 
 /** Sections of the docs page, in reading order, with what each is for; a tag not listed here follows them. */
@@ -52,6 +52,8 @@ const TAG_DESCRIPTIONS: Record<string, string> = {
   "Client querying": "DocSpace's OAuth20ClientQueryingApi: read clients, their public info and the caller's consents.",
   "Scope management": "The scopes a client may ask for.",
   "Authorization server": "Calls of the authorization server (service bearer token), not of users.",
+  "OAuth 2.1 authorization server":
+    "The built-in authorization server's own endpoints (AS §1), at root paths rather than under /api/2.0.",
   Documentation: "This document and the pages that render it.",
 };
 

@@ -4,6 +4,7 @@ import { clientsRouter } from "./clients/clients.index";
 import { clientsByIdRouter } from "./clients-by-id/clients-by-id.index";
 import { consentsRouter } from "./consents/consents.index";
 import { createDocsRouter } from "./docs/docs.index";
+import { jwksRouter } from "./jwks/jwks.index";
 import { oauth2Router } from "./oauth2/oauth2.index";
 import { rootRouter } from "./root/root.index";
 import { scopesRouter } from "./scopes/scopes.index";
@@ -18,6 +19,14 @@ import { scopesRouter } from "./scopes/scopes.index";
  */
 export function apiRouters(documentFor: () => OpenApiDocument): AppRouter[] {
   return [consentsRouter, clientsRouter, clientsByIdRouter, scopesRouter, oauth2Router, createDocsRouter(documentFor)];
+}
+
+/**
+ * The authorization server's endpoints, at root paths (AS §1: `/oauth2/…`, not under the API base),
+ * in match order. Not behind the API's rate limiter; those that need one (AS §9) add it themselves.
+ */
+export function authorizationServerRouters(): AppRouter[] {
+  return [jwksRouter];
 }
 
 /** `GET /`, outside the API: links to the docs (mounted on the app itself, not under the API base). */

@@ -1,4 +1,4 @@
-import type { ClientRow, ConsentRow, ScopeRow } from "../db/schema";
+import type { ClientRow, ConsentRow, PublicSigningJwk, ScopeRow } from "../db/schema";
 import type {
   ClientInfoPage,
   ClientInfoResponse,
@@ -9,6 +9,7 @@ import type {
 } from "./client-queries";
 import type { ClientResponse } from "./clients";
 import { toIsoDate } from "./common";
+import type { Jwks, PublicJwk } from "./jwks";
 import type { AuthenticatedClient, ConsentRecord } from "./oauth2";
 import type { RowPage } from "./pagination";
 
@@ -132,5 +133,22 @@ export function toConsentRecord(row: ConsentRow): ConsentRecord {
     tenant_id: row.tenant,
     scopes: row.scopes.split(" "),
     modified_at: toIsoDate(row.modifiedOn),
+  };
+}
+
+const JWK_WIRE_MEMBERS = ["kty", "kid", "alg", "use", "crv", "x", "y", "n", "e"] as const;
+
+/**
+ * The JWKS (RFC 7517) of the published keys. Only the public members listed in `PublicJwkSchema`
+ * are copied, so nothing else a stored key might hold can reach the wire.
+ */
+export function toJwks(keys: PublicSigningJwk[]): Jwks {
+  return {
+    keys: keys.map(
+      (key) =>
+        Object.fromEntries(
+          JWK_WIRE_MEMBERS.filter((name) => key[name] !== undefined).map((name) => [name, key[name]]),
+        ) as PublicJwk,
+    ),
   };
 }

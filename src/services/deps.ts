@@ -1,5 +1,6 @@
 import type { Principal } from "../auth/principal";
 import type { Database } from "../db/client";
+import type { SigningKeySettings } from "../keys/settings";
 import type { RevocationStore } from "../revocation/protocol";
 import type { AuditContext } from "./audit";
 
@@ -22,6 +23,8 @@ export type ServiceDeps = {
   pepper: string;
   /** TTL of revocation entries: the longest token lifetime (SPEC §9). */
   revocationTtlSeconds: number;
+  /** The authorization server's signing-key configuration (src/keys/); `ServiceDeps` is a `SigningKeyDeps`. */
+  signingKeys: SigningKeySettings;
   request: RequestMeta;
 };
 

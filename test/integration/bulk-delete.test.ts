@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, it } from "vitest";
 import { createDb } from "../../src/db/client";
+import { signingKeySettings } from "../../src/keys/settings";
 import { HttpProblem } from "../../src/lib/problem";
 import { clientRevocationKey } from "../../src/revocation/revocations";
 import { deleteOwnClients } from "../../src/services/bulk-delete";
@@ -273,6 +274,7 @@ describe("scale", { timeout: 120_000 }, () => {
       now: NOW + 10_000,
       pepper: "unused",
       revocationTtlSeconds: 3600,
+      signingKeys: signingKeySettings(env),
       request: { requestId: "bulk-cap", ip: null, userAgent: null },
     };
     const first = await deleteOwnClients(deps, principal, { maxClients: 2 }).catch((e: unknown) => e);

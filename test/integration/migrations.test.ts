@@ -50,6 +50,7 @@ describe("the migrated schema", () => {
       consents_client_idx: ["client_id"],
       audit_events_tenant_idx: ["tenant", "occurred_on"],
       audit_events_client_idx: ["client_id"],
+      signing_keys_alg_slot_idx: ["alg", "slot"],
     };
     for (const [name, columns] of Object.entries(expected)) {
       expect(await indexColumns(name), name).toEqual(columns);
@@ -59,6 +60,11 @@ describe("the migrated schema", () => {
     ).first<string>("sql");
     expect(current).toMatch(/^CREATE UNIQUE INDEX/);
     expect(current).toMatch(/WHERE\s+"client_secrets"\."expires_on" IS NULL/);
+    // One key per algorithm and rotation slot, however many isolates race to add it (AS §5.3).
+    const slot = await env.DB.prepare(
+      "SELECT sql FROM sqlite_master WHERE name = 'signing_keys_alg_slot_idx'",
+    ).first<string>("sql");
+    expect(slot).toMatch(/^CREATE UNIQUE INDEX/);
   });
 
   it("answers the tenant keyset page from the index, without a sort step", async ({ expect }) => {

@@ -132,16 +132,17 @@ describe("the document", () => {
   it("lists exactly the routes registered on the app", async ({ expect }) => {
     const routed = new Set(
       createApp()
-        // The API's routes; `GET /` only points at the docs and is not part of the API.
-        .routes.filter(
-          (route) => route.method !== "ALL" && !route.path.includes("*") && route.path.startsWith(API_BASE),
-        )
+        // The API's routes and the authorization server's root endpoints; `GET /` only points at the
+        // docs and is not part of either.
+        .routes.filter((route) => route.method !== "ALL" && !route.path.includes("*") && route.path !== "/")
         .map((route) => `${route.method} ${route.path.replace(/:(\w+)/g, "{$1}").replace(/(.)\/$/, "$1")}`),
     );
     const documented = new Set(OPERATIONS.map((op) => `${op.method.toUpperCase()} ${op.path}`));
     expect([...documented].filter((entry) => !routed.has(entry))).toEqual([]);
     expect([...routed].filter((entry) => !documented.has(entry))).toEqual([]);
     expect(documented.size).toBeGreaterThanOrEqual(SDK_OPERATION_IDS.length + 3);
+    // Both halves are really there: the API under its base, the authorization server at the root (AS §1).
+    expect([...documented].filter((entry) => !entry.includes(` ${API_BASE}/`))).toEqual(["GET /oauth2/jwks"]);
   });
 
   it("names every operation once, with the DocSpace SDK names for the SDK's operations", ({ expect }) => {
@@ -179,7 +180,10 @@ describe("the document", () => {
   }) => {
     for (const { id, method, operation } of OPERATIONS) {
       const statuses = Object.keys(operation.responses);
-      expect(statuses, id).toEqual(expect.arrayContaining(["429", "500"]));
+      // A route never behind the limiter (the JWKS, AS §9) documents no 429 and no quota headers.
+      const limited = operation["x-not-rate-limited"] === undefined;
+      expect(statuses, id).toEqual(expect.arrayContaining(limited ? ["429", "500"] : ["500"]));
+      if (!limited) expect(statuses, id).not.toContain("429");
       if (method !== "get") expect(statuses, id).toContain("503");
       expect(
         statuses.some((s) => s.startsWith("2")),
@@ -188,8 +192,9 @@ describe("the document", () => {
       for (const [status, response] of Object.entries(operation.responses)) {
         const headers = Object.keys(response.headers ?? {});
         expect(headers, `${id} ${status}`).toEqual(
-          expect.arrayContaining(["x-request-id", "RateLimit-Policy", "RateLimit"]),
+          expect.arrayContaining(limited ? ["x-request-id", "RateLimit-Policy", "RateLimit"] : ["x-request-id"]),
         );
+        if (!limited) expect(headers, `${id} ${status}`).not.toContain("RateLimit-Policy");
         if (status === "429") expect(headers, `${id} ${status}`).toContain("Retry-After");
         if (status.startsWith("4") || status.startsWith("5")) {
           expect(Object.keys(response.content ?? {}), `${id} ${status}`).toEqual(["application/problem+json"]);
