@@ -1,6 +1,7 @@
 import { exports } from "cloudflare:workers";
 import { afterEach, describe, it, vi } from "vitest";
 import { BASE, call, clientBody, createClientAs } from "../helpers/api";
+import { appFetcher } from "../helpers/app";
 import { serviceCall } from "../helpers/service";
 import { newCaller } from "../helpers/signature";
 
@@ -175,5 +176,15 @@ describe("the docs page's static files", () => {
     expect(body.status).toBe(404);
     expect(body.request_id).toBe(response.headers.get("x-request-id"));
     expect(body.instance).toBe("/api/2.0/docs/assets/no-such-file.js");
+  });
+});
+
+describe("the docs page's static files when the asset store fails", () => {
+  it("answer 503, not a 500", async ({ expect }) => {
+    const failingAssets = { fetch: () => Promise.reject(new Error("asset store down")) } as unknown as Fetcher;
+    const fetcher = appFetcher({ env: { ASSETS: failingAssets } });
+    const response = await call("GET", "/docs/assets/swagger-ui.css", { fetcher });
+    expect(response.status).toBe(503);
+    expect(response.headers.get("content-type")).toMatch(/^application\/problem\+json/);
   });
 });

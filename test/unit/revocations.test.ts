@@ -120,3 +120,23 @@ describe("revokeThenChange: writing before the change", () => {
     for (const key of keys) expect(await env.REVOCATIONS.get(key)).toBeNull();
   });
 });
+
+describe("revokeThenChange: the undo of a bulk revocation fits a Worker's KV budget", () => {
+  it("reads the keys back in bulk before undoing 450 entries (at most 1,000 KV operations in all)", async ({
+    expect,
+  }) => {
+    const keys = Array.from({ length: 450 }, () => clientRevocationKey(crypto.randomUUID()));
+    const { kv, counter } = faultyKV(env.REVOCATIONS, { only: ["get", "put", "delete"] });
+    await expect(
+      revokeThenChange(
+        { kv, ttlSeconds: 60 },
+        keys.map((key) => ({ key, entry: { revoked_before: 100, reason: "client_deleted" } })),
+        d1Refused,
+      ),
+    ).rejects.toThrow("D1 refused the batch");
+    expect(counter.calls.length).toBeLessThanOrEqual(1000);
+    expect(counter.calls.filter((name) => name === "get")).toHaveLength(10);
+    const left = await Promise.all(keys.slice(0, 20).map((key) => env.REVOCATIONS.get(key)));
+    expect(left.every((value) => value === null)).toBe(true);
+  });
+});

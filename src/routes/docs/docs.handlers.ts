@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../../env";
 import type { OpenApiDocument } from "../../lib/openapi-types";
 import { API_BASE } from "../../lib/paths";
-import { notFound, PROBLEM_TYPES } from "../../lib/problem";
+import { notFound, PROBLEM_TYPES, unavailable } from "../../lib/problem";
 import type { getDocsPageRoute, getOpenApiDocumentRoute, getProblemTypesRoute } from "./docs.routes";
 import { HTML_PAGE_HEADERS, renderDocsPage, renderProblemTypesPage } from "./docs-page";
 
@@ -34,7 +34,12 @@ export function docsHandlers(documentFor: () => OpenApiDocument) {
  * the platform's empty one.
  */
 export const serveDocsAsset = async (c: Context<AppEnv>): Promise<Response> => {
-  const response = await c.env.ASSETS.fetch(c.req.raw);
+  let response: Response;
+  try {
+    response = await c.env.ASSETS.fetch(c.req.raw);
+  } catch (error) {
+    throw unavailable("The documentation's static files are unavailable.", error);
+  }
   if (response.status === 404) {
     await response.body?.cancel();
     throw notFound("No such file.");
