@@ -74,8 +74,9 @@ describe("signing-key settings (AS §11)", () => {
         SIGNING_KEY_ENCRYPTION_KEY: "s",
         SIGNING_KEY_ROTATE_SECONDS: "7200",
         ACCESS_TOKEN_TTL_SECONDS: "900",
+        ACCESS_TOKEN_ALG: "RS256",
       }),
-    ).toEqual({ encryptionSecret: "s", rotateAfterMs: 7_200_000, accessTokenTtlMs: 900_000 });
+    ).toEqual({ encryptionSecret: "s", rotateAfterMs: 7_200_000, accessTokenTtlMs: 900_000, accessTokenAlg: "RS256" });
   });
 
   it.for(["", " ", "abc", "0", "-5", "1.5", "1e4", "0x10", "NaN", "9".repeat(20), "3600s"])(
@@ -93,6 +94,7 @@ describe("signing-key settings (AS §11)", () => {
       encryptionSecret: undefined,
       rotateAfterMs: 14_400_000,
       accessTokenTtlMs: 3_600_000,
+      accessTokenAlg: "ES256",
     });
     expect(signingKeySettings({ SIGNING_KEY_ROTATE_SECONDS: "60" }).rotateAfterMs).toBe(600_000);
   });
