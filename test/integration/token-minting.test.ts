@@ -1,6 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { base64url, createLocalJWKSet, decodeJwt, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from "jose";
 import * as oauth from "oauth4webapi";
+import * as openid from "openid-client";
 import { beforeAll, describe, it } from "vitest";
 import { importEncryptionKey, openPrivateJwk } from "../../src/keys/key-crypto";
 import { signingKeySettings } from "../../src/keys/settings";
@@ -197,7 +198,7 @@ describe("ID tokens (AS §5.4)", () => {
     expect(decodeJwt(idToken)).not.toHaveProperty("nonce");
   });
 
-  it("passes oauth4webapi's (and so openid-client's) ID-token checks in a token response", async ({ expect }) => {
+  it("passes oauth4webapi's ID-token checks in a token response", async ({ expect }) => {
     const { deps } = keyDeps(Date.now());
     const client: oauth.Client = { client_id: CLIENT };
     const tokenResponse = async (nonce?: string) => {
@@ -228,6 +229,54 @@ describe("ID tokens (AS §5.4)", () => {
     ).rejects.toThrow(/nonce/);
     const noNonce = await oauth.processAuthorizationCodeResponse(AS, client, await tokenResponse());
     expect(oauth.getValidatedIdTokenClaims(noNonce)?.nonce).toBeUndefined();
+  });
+});
+
+describe("openid-client, unchanged", () => {
+  it("redeems a code into our ID token and hands back its claims (nonce and state checked)", async ({ expect }) => {
+    const tokenEndpoint = `${ORIGIN}/oauth2/token`;
+    const config = new openid.Configuration(
+      { issuer: ISSUER, token_endpoint: tokenEndpoint, jwks_uri: JWKS_URL },
+      CLIENT,
+      "client-secret-never-in-a-token",
+    );
+    openid.allowInsecureRequests(config);
+    const sent: Request[] = [];
+    // The token endpoint is another session's work: this stand-in answers with what the module mints.
+    config[openid.customFetch] = async (url, init) => {
+      const request = new Request(url, init as RequestInit);
+      if (url !== tokenEndpoint) return exports.default.fetch(request);
+      sent.push(request);
+      const now = Date.now();
+      const { deps } = keyDeps(now);
+      const { token, expiresIn } = await mintAccessToken(deps, accessInput({ now }));
+      const idToken = await mintIdToken(deps, {
+        issuer: ISSUER,
+        subject: USER,
+        clientId: CLIENT,
+        nonce: "nonce-123",
+        authTime: now - 5000,
+        name: "Jane Doe",
+        email: "jane@example.com",
+        now,
+      });
+      const body = { access_token: token, token_type: "Bearer", expires_in: expiresIn, id_token: idToken };
+      return Response.json(body);
+    };
+    const callback = new URL(`https://app.example/callback?code=abc&state=st-1&iss=${encodeURIComponent(ISSUER)}`);
+    const tokens = await openid.authorizationCodeGrant(config, callback, {
+      expectedNonce: "nonce-123",
+      expectedState: "st-1",
+      idTokenExpected: true,
+    });
+    expect(sent).toHaveLength(1);
+    expect(tokens.claims()).toMatchObject({ iss: ISSUER, sub: USER, aud: CLIENT, azp: CLIENT, nonce: "nonce-123" });
+    expect(tokens.claims()?.email).toBe("jane@example.com");
+    const wrongNonce = await openid
+      .authorizationCodeGrant(config, callback, { expectedNonce: "other", expectedState: "st-1" })
+      .catch((error: unknown) => error);
+    expect(wrongNonce).toMatchObject({ code: "OAUTH_JWT_CLAIM_COMPARISON_FAILED" });
+    expect(String((wrongNonce as Error).cause)).toMatch(/"nonce" claim/);
   });
 });
 
