@@ -40,7 +40,7 @@ function positiveSeconds(value: string | undefined, fallback: number): number {
   return Number.isSafeInteger(n) && n > 0 ? n : fallback;
 }
 
-/** One of `ACCESS_TOKEN_ALGS`, spelled exactly, else the default: a typo never disables signing. */
+/** One of `ACCESS_TOKEN_ALGS`, in exactly that case (surrounding spaces aside), else the default: a typo never stops signing. */
 function accessTokenAlgOf(value: string | undefined): AccessTokenAlg {
   return ACCESS_TOKEN_ALGS.find((alg) => alg === value?.trim()) ?? DEFAULT_ACCESS_TOKEN_ALG;
 }
