@@ -76,3 +76,34 @@ export async function consumePendingRequest(
   );
   return row ?? null;
 }
+
+/**
+ * Consumes a pending request for DocSpace's consent UI (AS §4 step 8), which posts the pending id
+ * (as `state`, from the `client_state` cookie) and `client_id` but no CSRF token: there the id,
+ * 256 random bits only ever sent to the user's browser, is the proof that the post belongs to this
+ * request. Same single-use UPDATE as `consumePendingRequest`, matching the client instead of the
+ * CSRF token; null, changing nothing, when anything differs.
+ */
+export async function consumePendingRequestOfClient(
+  deps: AuthorizationDeps,
+  id: string,
+  clientId: string,
+  userId: string,
+): Promise<AuthorizationRequestRow | null> {
+  const [row] = await guardD1(
+    deps.db
+      .update(authorizationRequests)
+      .set({ consumedOn: deps.now })
+      .where(
+        and(
+          eq(authorizationRequests.id, id),
+          eq(authorizationRequests.clientId, clientId),
+          eq(authorizationRequests.userId, userId),
+          isNull(authorizationRequests.consumedOn),
+          gt(authorizationRequests.expiresOn, deps.now),
+        ),
+      )
+      .returning(),
+  );
+  return row ?? null;
+}

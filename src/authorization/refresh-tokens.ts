@@ -1,6 +1,12 @@
 import { and, eq, gt, inArray, isNull, sql } from "drizzle-orm";
 import { guardD1 } from "../db/errors";
-import { type FamilyRevocationReason, type RefreshFamilyRow, refreshFamilies, refreshTokens } from "../db/schema";
+import {
+  type FamilyRevocationReason,
+  type RefreshFamilyRow,
+  type RefreshTokenRow,
+  refreshFamilies,
+  refreshTokens,
+} from "../db/schema";
 import type { AuthorizationDeps } from "./deps";
 import { hashToken, randomToken } from "./tokens";
 
@@ -137,4 +143,41 @@ export async function revokeFamiliesOf(
       .returning({ familyId: refreshFamilies.familyId }),
   );
   return revoked.length;
+}
+
+/** A stored refresh token with its family, and whether it is active at `now`. */
+export type RefreshTokenStatus = { token: RefreshTokenRow; family: RefreshFamilyRow; active: boolean };
+
+/**
+ * Looks a refresh token up without changing anything, for introspection (AS §7) and revocation
+ * (AS §8: the caller checks `family.clientId` and revokes the family). Active means: not rotated,
+ * not expired, family not revoked and not expired. Null for an unknown token.
+ */
+export async function findRefreshToken(deps: AuthorizationDeps, token: string): Promise<RefreshTokenStatus | null> {
+  const [found] = await guardD1(
+    deps.db
+      .select({ token: refreshTokens, family: refreshFamilies })
+      .from(refreshTokens)
+      .innerJoin(refreshFamilies, eq(refreshFamilies.familyId, refreshTokens.familyId))
+      .where(eq(refreshTokens.tokenHash, await hashToken(token))),
+  );
+  if (!found) return null;
+  return {
+    ...found,
+    active: found.token.rotatedOn === null && found.token.expiresOn > deps.now && isFamilyLive(found.family, deps.now),
+  };
+}
+
+/** Whether a family's tokens (and the access tokens issued from it) may still be used at `now`. */
+export function isFamilyLive(family: RefreshFamilyRow, now: number): boolean {
+  return family.revokedOn === null && family.expiresOn > now;
+}
+
+/**
+ * Whether the family an access token was issued from is still live (AS §7: an access token of a
+ * revoked family no longer introspects as active). An unknown (purged) family is not live.
+ */
+export async function familyIsLive(deps: AuthorizationDeps, familyId: string): Promise<boolean> {
+  const [family] = await guardD1(deps.db.select().from(refreshFamilies).where(eq(refreshFamilies.familyId, familyId)));
+  return family !== undefined && isFamilyLive(family, deps.now);
 }

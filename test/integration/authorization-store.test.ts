@@ -1,7 +1,17 @@
 import { describe, it } from "vitest";
 import { issueCode, redeemCode, startFamily } from "../../src/authorization/codes";
-import { consumePendingRequest, createPendingRequest } from "../../src/authorization/pending-requests";
-import { revokeFamiliesOf, revokeFamily, rotateRefreshToken } from "../../src/authorization/refresh-tokens";
+import {
+  consumePendingRequest,
+  consumePendingRequestOfClient,
+  createPendingRequest,
+} from "../../src/authorization/pending-requests";
+import {
+  familyIsLive,
+  findRefreshToken,
+  revokeFamiliesOf,
+  revokeFamily,
+  rotateRefreshToken,
+} from "../../src/authorization/refresh-tokens";
 import { authorizationSettings } from "../../src/authorization/settings";
 import { hashToken } from "../../src/authorization/tokens";
 import type { AuthorizationCodeRow } from "../../src/db/schema";
@@ -84,6 +94,25 @@ describe("pending authorization requests", () => {
     expect(await consumePendingRequest(at(T0 + 600_000), first.id, first.csrfToken, input.userId)).toBeNull();
     expect((await storedRequest(first.id))?.consumed_on).toBeNull();
     expect(await consumePendingRequest(at(T0 + 599_999), second.id, second.csrfToken, input.userId)).not.toBeNull();
+  });
+  it("DocSpace's consent UI consumes by id, client and user, once; another client or user gets null", async ({
+    expect,
+  }) => {
+    const input = pendingInput();
+    const { id } = await createPendingRequest(at(T0), input);
+    expect(await consumePendingRequestOfClient(at(T0 + 1_000), id, crypto.randomUUID(), input.userId)).toBeNull();
+    expect(await consumePendingRequestOfClient(at(T0 + 1_000), id, input.clientId, crypto.randomUUID())).toBeNull();
+    expect((await storedRequest(id))?.consumed_on).toBeNull();
+    const consumed = await consumePendingRequestOfClient(at(T0 + 2_000), id, input.clientId, input.userId);
+    expect(consumed).toMatchObject({ id, clientId: input.clientId, consumedOn: T0 + 2_000 });
+    expect(await consumePendingRequestOfClient(at(T0 + 3_000), id, input.clientId, input.userId)).toBeNull();
+  });
+
+  it("the two ways of consuming share one single use", async ({ expect }) => {
+    const input = pendingInput();
+    const { id, csrfToken } = await createPendingRequest(at(T0), input);
+    expect(await consumePendingRequest(at(T0 + 1_000), id, csrfToken, input.userId)).not.toBeNull();
+    expect(await consumePendingRequestOfClient(at(T0 + 2_000), id, input.clientId, input.userId)).toBeNull();
   });
 });
 
@@ -291,6 +320,35 @@ describe("refresh tokens", () => {
     expect(await rotateRefreshToken(at(family.expiresOn), last.refreshToken, owner.clientId)).toEqual({
       kind: "invalid",
     });
+  });
+});
+
+describe("refresh-token lookups (introspection, revocation)", () => {
+  it("finds a token with its family; active until rotated, revoked or expired", async ({ expect }) => {
+    const { owner, family } = await familyFromNewCode();
+    const found = await findRefreshToken(at(T0 + 2_000), family.refreshToken);
+    expect(found).toMatchObject({
+      active: true,
+      token: { familyId: family.familyId, rotatedOn: null },
+      family: { clientId: owner.clientId, userId: owner.userId, scopes: ["files:read", "openid"] },
+    });
+    expect((await findRefreshToken(at(family.expiresOn), family.refreshToken))?.active).toBe(false);
+    expect(await familyIsLive(at(T0 + 2_000), family.familyId)).toBe(true);
+    expect(await familyIsLive(at(family.expiresOn), family.familyId)).toBe(false);
+
+    const next = await rotateRefreshToken(at(T0 + 3_000), family.refreshToken, owner.clientId);
+    if (next.kind !== "rotated") throw new Error(next.kind);
+    expect((await findRefreshToken(at(T0 + 4_000), family.refreshToken))?.active).toBe(false);
+    expect((await findRefreshToken(at(T0 + 4_000), next.refreshToken))?.active).toBe(true);
+
+    await revokeFamily(at(T0 + 5_000), family.familyId, "revoked");
+    expect((await findRefreshToken(at(T0 + 6_000), next.refreshToken))?.active).toBe(false);
+    expect(await familyIsLive(at(T0 + 6_000), family.familyId)).toBe(false);
+  });
+
+  it("an unknown token or family is not found or not live", async ({ expect }) => {
+    expect(await findRefreshToken(at(T0), "not-a-token")).toBeNull();
+    expect(await familyIsLive(at(T0), crypto.randomUUID())).toBe(false);
   });
 });
 
