@@ -140,7 +140,115 @@ export const signingKeys = sqliteTable(
   (t) => [uniqueIndex("signing_keys_alg_slot_idx").on(t.alg, t.slot)],
 );
 
+/**
+ * A pending authorization request (AS §4 step 7): what GET /oauth2/authorize validated, waiting
+ * for the user's consent decision. Single use, at most 10 minutes; only a hash of its CSRF token
+ * is stored. No foreign key to `clients`: the decision re-checks the client, and the row expires.
+ */
+export const authorizationRequests = sqliteTable(
+  "authorization_requests",
+  {
+    id: text("id").primaryKey(),
+    csrfHash: text("csrf_hash").notNull(),
+    clientId: text("client_id").notNull(),
+    tenant: integer("tenant").notNull(),
+    userId: text("user_id").notNull(),
+    redirectUri: text("redirect_uri").notNull(),
+    scopes: text("scopes", { mode: "json" }).$type<string[]>().notNull(),
+    state: text("state"),
+    codeChallenge: text("code_challenge"),
+    nonce: text("nonce"),
+    createdOn: integer("created_on").notNull(),
+    expiresOn: integer("expires_on").notNull(),
+    consumedOn: integer("consumed_on"),
+  },
+  (t) => [index("authorization_requests_expires_idx").on(t.expiresOn)],
+);
+
+/**
+ * Authorization codes (AS §4 step 9), keyed by the SHA-256 of the code — never the code. Redeemed
+ * exactly once by a conditional UPDATE (AS §10). `family_id` names the refresh family the
+ * redemption started; `replayed_on` marks a second redemption, after which no family may start.
+ */
+export const authorizationCodes = sqliteTable(
+  "authorization_codes",
+  {
+    codeHash: text("code_hash").primaryKey(),
+    clientId: text("client_id").notNull(),
+    tenant: integer("tenant").notNull(),
+    userId: text("user_id").notNull(),
+    redirectUri: text("redirect_uri").notNull(),
+    scopes: text("scopes", { mode: "json" }).$type<string[]>().notNull(),
+    codeChallenge: text("code_challenge"),
+    nonce: text("nonce"),
+    authTime: integer("auth_time").notNull(),
+    createdOn: integer("created_on").notNull(),
+    expiresOn: integer("expires_on").notNull(),
+    consumedOn: integer("consumed_on"),
+    replayedOn: integer("replayed_on"),
+    familyId: text("family_id"),
+  },
+  (t) => [index("authorization_codes_expires_idx").on(t.expiresOn)],
+);
+
+/** Why a refresh family stopped: reuse of a rotated token, a replayed code, or an explicit revocation. */
+export type FamilyRevocationReason =
+  | "reuse"
+  | "code_replay"
+  | "revoked"
+  | "client_deleted"
+  | "consent_revoked"
+  | "tokens_revoked";
+
+/**
+ * Refresh-token families (AS §5.2): one per code redemption. Every token of a family expires with
+ * it (`expires_on` = the first token's expiry). Revoking the family stops all of its tokens.
+ */
+export const refreshFamilies = sqliteTable(
+  "refresh_families",
+  {
+    familyId: text("family_id").primaryKey(),
+    clientId: text("client_id").notNull(),
+    tenant: integer("tenant").notNull(),
+    userId: text("user_id").notNull(),
+    scopes: text("scopes", { mode: "json" }).$type<string[]>().notNull(),
+    createdOn: integer("created_on").notNull(),
+    expiresOn: integer("expires_on").notNull(),
+    revokedOn: integer("revoked_on"),
+    revokedReason: text("revoked_reason").$type<FamilyRevocationReason>(),
+  },
+  (t) => [
+    // Management revocations: every family of a client, or of one (client, user).
+    index("refresh_families_client_user_idx").on(t.clientId, t.userId),
+    index("refresh_families_expires_idx").on(t.expiresOn),
+  ],
+);
+
+/**
+ * Refresh tokens by SHA-256 (AS §5.2). A token is rotated exactly once: `rotated_on` and
+ * `replaced_by` (the successor's hash) are set by one conditional UPDATE, and the successor is
+ * inserted in the same batch only if that UPDATE named it. Deleted with their family.
+ */
+export const refreshTokens = sqliteTable(
+  "refresh_tokens",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    familyId: text("family_id")
+      .notNull()
+      .references(() => refreshFamilies.familyId, { onDelete: "cascade" }),
+    createdOn: integer("created_on").notNull(),
+    expiresOn: integer("expires_on").notNull(),
+    rotatedOn: integer("rotated_on"),
+    replacedBy: text("replaced_by"),
+  },
+  (t) => [index("refresh_tokens_family_idx").on(t.familyId)],
+);
+
 export type ClientRow = typeof clients.$inferSelect;
 export type ConsentRow = typeof consents.$inferSelect;
 export type ScopeRow = typeof scopes.$inferSelect;
 export type SigningKeyRow = typeof signingKeys.$inferSelect;
+export type AuthorizationRequestRow = typeof authorizationRequests.$inferSelect;
+export type AuthorizationCodeRow = typeof authorizationCodes.$inferSelect;
+export type RefreshFamilyRow = typeof refreshFamilies.$inferSelect;
+export type RefreshTokenRow = typeof refreshTokens.$inferSelect;

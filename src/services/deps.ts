@@ -1,4 +1,5 @@
 import type { Principal } from "../auth/principal";
+import type { AuthorizationSettings } from "../authorization/settings";
 import type { Database } from "../db/client";
 import type { SigningKeySettings } from "../keys/settings";
 import type { RevocationStore } from "../revocation/protocol";
@@ -25,6 +26,8 @@ export type ServiceDeps = {
   revocationTtlSeconds: number;
   /** The authorization server's signing-key configuration (src/keys/); `ServiceDeps` is a `SigningKeyDeps`. */
   signingKeys: SigningKeySettings;
+  /** Lifetimes of codes and refresh families (src/authorization/); `ServiceDeps` is an `AuthorizationDeps`. */
+  authorization: AuthorizationSettings;
   request: RequestMeta;
 };
 

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, it } from "vitest";
+import { authorizationSettings } from "../../src/authorization/settings";
 import { createDb } from "../../src/db/client";
 import { signingKeySettings } from "../../src/keys/settings";
 import { HttpProblem } from "../../src/lib/problem";
@@ -275,6 +276,7 @@ describe("scale", { timeout: 120_000 }, () => {
       pepper: "unused",
       revocationTtlSeconds: 3600,
       signingKeys: signingKeySettings(env),
+      authorization: authorizationSettings(env),
       request: { requestId: "bulk-cap", ip: null, userAgent: null },
     };
     const first = await deleteOwnClients(deps, principal, { maxClients: 2 }).catch((e: unknown) => e);

@@ -51,6 +51,11 @@ describe("the migrated schema", () => {
       audit_events_tenant_idx: ["tenant", "occurred_on"],
       audit_events_client_idx: ["client_id"],
       signing_keys_alg_slot_idx: ["alg", "slot"],
+      authorization_requests_expires_idx: ["expires_on"],
+      authorization_codes_expires_idx: ["expires_on"],
+      refresh_families_client_user_idx: ["client_id", "user_id"],
+      refresh_families_expires_idx: ["expires_on"],
+      refresh_tokens_family_idx: ["family_id"],
     };
     for (const [name, columns] of Object.entries(expected)) {
       expect(await indexColumns(name), name).toEqual(columns);
