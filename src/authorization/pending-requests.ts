@@ -1,4 +1,4 @@
-import { and, eq, gt, isNull } from "drizzle-orm";
+import { and, eq, gt, isNull, type SQL } from "drizzle-orm";
 import { guardD1 } from "../db/errors";
 import { type AuthorizationRequestRow, authorizationRequests } from "../db/schema";
 import type { AuthorizationDeps } from "./deps";
@@ -59,22 +59,7 @@ export async function consumePendingRequest(
   csrfToken: string,
   userId: string,
 ): Promise<AuthorizationRequestRow | null> {
-  const [row] = await guardD1(
-    deps.db
-      .update(authorizationRequests)
-      .set({ consumedOn: deps.now })
-      .where(
-        and(
-          eq(authorizationRequests.id, id),
-          eq(authorizationRequests.csrfHash, await hashToken(csrfToken)),
-          eq(authorizationRequests.userId, userId),
-          isNull(authorizationRequests.consumedOn),
-          gt(authorizationRequests.expiresOn, deps.now),
-        ),
-      )
-      .returning(),
-  );
-  return row ?? null;
+  return consumeWhere(deps, id, userId, eq(authorizationRequests.csrfHash, await hashToken(csrfToken)));
 }
 
 /**
@@ -90,6 +75,19 @@ export async function consumePendingRequestOfClient(
   clientId: string,
   userId: string,
 ): Promise<AuthorizationRequestRow | null> {
+  return consumeWhere(deps, id, userId, eq(authorizationRequests.clientId, clientId));
+}
+
+/**
+ * The single-use UPDATE both consumers share: an unconsumed, unexpired request of this id and user
+ * that also meets `proof` (the CSRF token's hash, or the client) is marked consumed and returned.
+ */
+async function consumeWhere(
+  deps: AuthorizationDeps,
+  id: string,
+  userId: string,
+  proof: SQL,
+): Promise<AuthorizationRequestRow | null> {
   const [row] = await guardD1(
     deps.db
       .update(authorizationRequests)
@@ -97,7 +95,7 @@ export async function consumePendingRequestOfClient(
       .where(
         and(
           eq(authorizationRequests.id, id),
-          eq(authorizationRequests.clientId, clientId),
+          proof,
           eq(authorizationRequests.userId, userId),
           isNull(authorizationRequests.consumedOn),
           gt(authorizationRequests.expiresOn, deps.now),
