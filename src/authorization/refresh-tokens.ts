@@ -1,4 +1,4 @@
-import { and, eq, gt, inArray, isNull, sql } from "drizzle-orm";
+import { and, eq, gt, inArray, isNull, type SQL, sql } from "drizzle-orm";
 import { guardD1 } from "../db/errors";
 import {
   type FamilyRevocationReason,
@@ -110,14 +110,7 @@ export async function revokeFamily(
   familyId: string,
   reason: FamilyRevocationReason,
 ): Promise<boolean> {
-  const revoked = await guardD1(
-    deps.db
-      .update(refreshFamilies)
-      .set({ revokedOn: deps.now, revokedReason: reason })
-      .where(and(eq(refreshFamilies.familyId, familyId), isNull(refreshFamilies.revokedOn)))
-      .returning({ familyId: refreshFamilies.familyId }),
-  );
-  return revoked.length > 0;
+  return (await revokeLiveFamilies(deps, eq(refreshFamilies.familyId, familyId), reason)) > 0;
 }
 
 /**
@@ -129,17 +122,24 @@ export async function revokeFamiliesOf(
   owner: { clientId: string; userId?: string },
   reason: FamilyRevocationReason,
 ): Promise<number> {
+  const ofOwner = and(
+    eq(refreshFamilies.clientId, owner.clientId),
+    owner.userId === undefined ? undefined : eq(refreshFamilies.userId, owner.userId),
+  );
+  return revokeLiveFamilies(deps, ofOwner, reason);
+}
+
+/** Marks the live families that `which` selects revoked (a revoked one keeps its time and reason); how many. */
+async function revokeLiveFamilies(
+  deps: AuthorizationDeps,
+  which: SQL | undefined,
+  reason: FamilyRevocationReason,
+): Promise<number> {
   const revoked = await guardD1(
     deps.db
       .update(refreshFamilies)
       .set({ revokedOn: deps.now, revokedReason: reason })
-      .where(
-        and(
-          eq(refreshFamilies.clientId, owner.clientId),
-          owner.userId === undefined ? undefined : eq(refreshFamilies.userId, owner.userId),
-          isNull(refreshFamilies.revokedOn),
-        ),
-      )
+      .where(and(which, isNull(refreshFamilies.revokedOn)))
       .returning({ familyId: refreshFamilies.familyId }),
   );
   return revoked.length;
