@@ -1,6 +1,7 @@
 import { HTTPException } from "hono/http-exception";
 import { describeError } from "./lib/describe-error";
 import { allowedMethodsResolver } from "./lib/method-not-allowed";
+import { isOAuthJsonPath, OAuthError, oauthErrorFromProblem, oauthErrorResponse } from "./lib/oauth-error";
 import { openApiDocumentFor } from "./lib/openapi";
 import { API_BASE } from "./lib/paths";
 import { HttpProblem, PROBLEM_TYPES } from "./lib/problem";
@@ -63,6 +64,30 @@ export function createApp(options: AppOptions = {}) {
   });
 
   app.onError((error, c) => {
+    if (error instanceof OAuthError) {
+      if (error.init.status >= 500) logFailure(c.get("requestId"), error.cause ?? error);
+      return oauthErrorResponse(error.init);
+    }
+    // The authorization server's JSON endpoints answer OAuth errors, never problem+json (AS §1).
+    if (isOAuthJsonPath(c.req.path)) {
+      if (error instanceof HttpProblem) {
+        if (error.init.status >= 500) logFailure(c.get("requestId"), error.cause ?? error);
+        return oauthErrorResponse(oauthErrorFromProblem(error.init));
+      }
+      if (error instanceof HTTPException && error.status < 500) {
+        return oauthErrorResponse({
+          status: 400,
+          error: "invalid_request",
+          description: "The request could not be read.",
+        });
+      }
+      logFailure(c.get("requestId"), error);
+      return oauthErrorResponse({
+        status: 500,
+        error: "server_error",
+        description: "An unexpected error occurred. Quote the request id when reporting it.",
+      });
+    }
     if (error instanceof HttpProblem) {
       if (error.init.status >= 500) logFailure(c.get("requestId"), error.cause ?? error);
       return problemResponse(c, error.init);

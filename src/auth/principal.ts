@@ -9,6 +9,8 @@ export type Principal = {
   tenantId: number;
   tenantUrl: string;
   role: Role;
+  /** When the signature was minted (`iat`, milliseconds since the epoch), when it says: an ID token's `auth_time`. */
+  issuedAt?: number;
 };
 
 /** `is_admin` → ADMIN; else `is_guest` → GUEST; else `is_public` → USER; else GUEST (SPEC §3.1). */

@@ -128,7 +128,7 @@ export function principalFromClaims(claims: Record<string, unknown>): Principal 
   if (!userId || !GUID_PATTERN.test(userId) || !userName || !userEmail || !tenantUrl || tenantId === undefined)
     return undefined;
   if (isAdmin === undefined || isGuest === undefined || isPublic === undefined) return undefined;
-  return {
+  const principal: Principal = {
     userId: userId.toLowerCase(),
     userName,
     userEmail,
@@ -136,6 +136,9 @@ export function principalFromClaims(claims: Record<string, unknown>): Principal 
     tenantUrl,
     role: roleFromFlags({ isAdmin, isGuest, isPublic }),
   };
+  const iat = readNumericDate(claims.iat);
+  if (typeof iat === "number") principal.issuedAt = iat * 1000;
+  return principal;
 }
 
 /**

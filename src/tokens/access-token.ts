@@ -29,6 +29,12 @@ export type AccessTokenInput = {
   tenantId: number;
   /** Granted scopes; the token carries them as a JSON array (AS §5.1). */
   scopes: readonly string[];
+  /**
+   * The refresh family the token was issued from (a code redemption or refresh), as the `sid`
+   * claim: introspection reports the token inactive once its family is revoked (AS §5.2, §7).
+   * Absent for a personal access token, which has no family.
+   */
+  familyId?: string;
   now: number;
 };
 
@@ -58,6 +64,8 @@ export type AccessTokenClaims = {
   nbf: number;
   exp: number;
   jti: string;
+  /** The refresh family it was issued from (OIDC's session id: one family is one grant's session); absent for a PAT. */
+  sid?: string;
 };
 
 /** 128 random bits, base64url: unguessable and unique, the key a revocation of this one token uses (AS §8). */
@@ -81,6 +89,7 @@ export async function mintAccessToken(deps: SigningKeyDeps, input: AccessTokenIn
     cid: input.clientId,
     tid: input.tenantId,
     scope: [...new Set(input.scopes)],
+    ...(input.familyId === undefined ? {} : { sid: input.familyId }),
   })
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: ACCESS_TOKEN_TYP })
     .setIssuer(input.issuer)
@@ -114,11 +123,14 @@ const isTime = (value: unknown): value is number => typeof value === "number" &&
 
 /** The payload as `AccessTokenClaims` when it has exactly the shape we mint, else undefined. */
 function claimsOf(payload: Record<string, unknown>): AccessTokenClaims | undefined {
-  const { iss, aud, sub, client_id, cid, tid, scope, iat, nbf, exp, jti } = payload;
+  const { iss, aud, sub, client_id, cid, tid, scope, iat, nbf, exp, jti, sid } = payload;
   if (![iss, aud, sub, client_id, jti].every(isString) || cid !== client_id) return undefined;
   if (![iat, nbf, exp].every(isTime) || !isTime(tid)) return undefined;
   if (!Array.isArray(scope) || !scope.every(isString)) return undefined;
-  return { iss, aud, sub, client_id, cid, tid, scope, iat, nbf, exp, jti } as AccessTokenClaims;
+  if (sid !== undefined && !isString(sid)) return undefined;
+  const claims = { iss, aud, sub, client_id, cid, tid, scope, iat, nbf, exp, jti } as AccessTokenClaims;
+  if (sid !== undefined) claims.sid = sid as string;
+  return claims;
 }
 
 /**
