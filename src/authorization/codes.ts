@@ -20,6 +20,9 @@ export type CodeInput = {
   codeChallenge: string | null;
   nonce: string | null;
   authTime: number;
+  /** The user's name and email for the ID token (AS §5.4); optional, left out of it when unknown. */
+  userName?: string | null;
+  userEmail?: string | null;
 };
 
 /** The outcome of presenting a code at the token endpoint. */

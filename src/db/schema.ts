@@ -187,6 +187,9 @@ export const authorizationCodes = sqliteTable(
     consumedOn: integer("consumed_on"),
     replayedOn: integer("replayed_on"),
     familyId: text("family_id"),
+    /** The signed-in user's name and email (the x-signature's `user_name`, `user_email`) for the ID token; null when unknown. */
+    userName: text("user_name"),
+    userEmail: text("user_email"),
   },
   (t) => [index("authorization_codes_expires_idx").on(t.expiresOn)],
 );
