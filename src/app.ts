@@ -11,10 +11,12 @@ import { accessLog } from "./middleware/access-log";
 import { identifyCaller } from "./middleware/auth";
 import { provideDependencies } from "./middleware/dependencies";
 import { noStore } from "./middleware/no-store";
+import { oauthCors } from "./middleware/oauth-cors";
 import { rateLimit } from "./middleware/rate-limit";
 import { requestContext } from "./middleware/request-context";
 import { identifyService } from "./middleware/service-auth";
 import { apiRouters, authorizationServerRouters, rootRouter } from "./routes";
+import { TOKEN_PATH } from "./routes/token/token.routes";
 
 export type AppOptions = {
   /** Milliseconds since the epoch; tests inject a fixed or stepping clock. */
@@ -41,6 +43,11 @@ export function createApp(options: AppOptions = {}) {
   app.use(`${API_BASE}/*`, rateLimit);
   // The authorization server's root endpoints (AS §1); the JWKS is never rate limited (AS §9).
   app.use("/oauth2/*", provideDependencies);
+  // The token endpoint: CORS (AS §1, preflights answered here), no-store on every answer, and the
+  // x-signature for the personal_access_token grant — on this path only.
+  app.use(TOKEN_PATH, oauthCors);
+  app.use(TOKEN_PATH, noStore);
+  app.use(TOKEN_PATH, identifyCaller);
 
   // The document is generated from the whole app on first request, so every router appears in it.
   for (const router of apiRouters(() => openApiDocumentFor(app))) api.route("/", router);

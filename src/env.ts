@@ -19,6 +19,11 @@ type AppVariables = {
    * set by `identifyService`, used by `requireServiceToken` and as the rate-limit key.
    */
   service: string | undefined;
+  /**
+   * The `allowed_origins` of the client an OAuth endpoint authenticated, set by its handler;
+   * `oauthCors` reflects a listed `Origin` on the response (AS §1).
+   */
+  corsAllowedOrigins: readonly string[] | undefined;
 };
 
 /**

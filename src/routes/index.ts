@@ -8,6 +8,7 @@ import { jwksRouter } from "./jwks/jwks.index";
 import { oauth2Router } from "./oauth2/oauth2.index";
 import { rootRouter } from "./root/root.index";
 import { scopesRouter } from "./scopes/scopes.index";
+import { tokenRouter } from "./token/token.index";
 
 /**
  * Every router of the API, in match order — the one place that order is decided. Hono tries
@@ -26,7 +27,7 @@ export function apiRouters(documentFor: () => OpenApiDocument): AppRouter[] {
  * in match order. Not behind the API's rate limiter; those that need one (AS §9) add it themselves.
  */
 export function authorizationServerRouters(): AppRouter[] {
-  return [jwksRouter];
+  return [jwksRouter, tokenRouter];
 }
 
 /** `GET /`, outside the API: links to the docs (mounted on the app itself, not under the API base). */

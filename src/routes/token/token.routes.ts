@@ -1,0 +1,83 @@
+import { createRoute } from "@hono/zod-openapi";
+import { jsonResponse, TAGS } from "../../lib/openapi-responses";
+import { oauthForm } from "../../middleware/oauth-form";
+import { OAuthErrorSchema, TokenRequestSchema, TokenResponseSchema } from "../../schemas/token";
+
+/** Contract of the authorization server's token endpoint (AS §6, RFC 6749 §3.2). */
+
+export const TOKEN_PATH = "/oauth2/token";
+
+const NO_STORE_HEADERS: Record<
+  string,
+  { description: string; required: boolean; schema: { type: "string"; enum?: string[] } }
+> = {
+  "Cache-Control": {
+    description: "Tokens and errors are never cached (RFC 6749 §5.1).",
+    required: true,
+    schema: { type: "string", enum: ["no-store"] },
+  },
+  Pragma: { description: "For HTTP/1.0 caches.", required: true, schema: { type: "string", enum: ["no-cache"] } },
+};
+
+const oauthError = (description: string, error: string, errorDescription: string, extraHeaders = {}) => ({
+  description,
+  content: {
+    "application/json": {
+      schema: OAuthErrorSchema,
+      example: { error, error_description: errorDescription },
+    },
+  },
+  headers: { ...NO_STORE_HEADERS, ...extraHeaders },
+});
+
+export const tokenRoute = createRoute({
+  method: "post",
+  path: TOKEN_PATH,
+  operationId: "token",
+  summary: "Token endpoint: authorization_code, refresh_token, personal_access_token (AS §6)",
+  description:
+    "Exchanges a code (with PKCE), rotates a refresh token (reuse revokes the grant) or issues a personal access token to a signed-in user (x-signature cookie or header, minted for this host). Client authentication: client_secret_basic, client_secret_post, or none for PKCE clients. Errors are RFC 6749 §5.2 JSON. CORS: a preflight is answered for any origin; a response reflects `Origin` only when it is one of the authenticated client's `allowed_origins`.",
+  tags: TAGS.oauth,
+  security: [],
+  // Read by lib/openapi-responses.ts: quota headers are not promised yet.
+  "x-rate-limit-exempt": "the token endpoint's own limiter (AS §9, keyed by client id) is not in place yet.",
+  middleware: [oauthForm] as const,
+  request: {
+    body: {
+      required: true,
+      content: { "application/x-www-form-urlencoded": { schema: TokenRequestSchema } },
+    },
+  },
+  responses: {
+    200: { ...jsonResponse(TokenResponseSchema, "The tokens."), headers: NO_STORE_HEADERS },
+    400: oauthError(
+      "invalid_request (missing, repeated or malformed parameter, not a form), invalid_grant (code or refresh token invalid, expired, used, PKCE or redirect_uri mismatch, consent revoked, client disabled, no valid x-signature), invalid_scope, unsupported_grant_type, access_denied (a guest asking for a personal access token).",
+      "invalid_grant",
+      "The code is invalid, expired or was issued to another client.",
+    ),
+    401: oauthError(
+      "invalid_client: unknown client, wrong secret, malformed credentials, or no authentication — one body for all.",
+      "invalid_client",
+      "Client authentication failed.",
+      {
+        "WWW-Authenticate": {
+          description: "The Basic challenge (RFC 6749 §5.2).",
+          required: true,
+          schema: { type: "string" },
+        },
+      },
+    ),
+    413: oauthError("The form is larger than 16 KiB.", "invalid_request", "The request body exceeds 16384 bytes."),
+    429: oauthError("Rate limited; see `Retry-After`.", "slow_down", "Rate limit exceeded."),
+    500: oauthError(
+      "An unexpected error; quote the request id when reporting it.",
+      "server_error",
+      "An unexpected error occurred. Quote the request id when reporting it.",
+    ),
+    503: oauthError(
+      "The database or the signing keys are unavailable; no token was issued from a half-written state.",
+      "temporarily_unavailable",
+      "The authorization store is unavailable.",
+    ),
+  },
+});
