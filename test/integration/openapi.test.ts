@@ -1,6 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, it } from "vitest";
 import { createApp } from "../../src/app";
+import { isOAuthJsonPath } from "../../src/lib/oauth-error";
 import { buildOpenApiDocument } from "../../src/lib/openapi";
 import type { OpenApiDocument, OperationObject, SchemaObject } from "../../src/lib/openapi-types";
 import { API_BASE } from "../../src/lib/paths";
@@ -49,7 +50,8 @@ async function newActor(): Promise<Actor> {
   const caller = newCaller("ADMIN");
   const client = await createClientAs(caller);
   const ip = `2001:db8::${crypto.randomUUID().slice(0, 4)}:${crypto.randomUUID().slice(0, 4)}`;
-  return { caller, signature: await signFor(caller), client, ip };
+  // Signed for the gateway's origin: the token endpoint counts a signature only there (AS §2).
+  return { caller, signature: await signFor(caller, { tenant_url: GATEWAY }), client, ip };
 }
 
 const serviceToken = () => (env.SERVICE_TOKENS ?? "").split(",")[0]?.trim() ?? "";
@@ -99,9 +101,33 @@ function requestFor({ method, path, operation }: Operation, actor: Actor, varian
   let body = variant.body;
   const media = operation.requestBody?.content?.["application/json"];
   if (body === undefined && media) body = JSON.stringify(personalise(media.example, actor));
-  if (body !== undefined) headers.set("content-type", variant.contentType ?? "application/json");
+  const form = operation.requestBody?.content?.[FORM];
+  if (form) {
+    // A form endpoint of the authorization server (the token endpoint): the documented parameter
+    // examples with the actor's client, and the actor's x-signature (the personal_access_token grant).
+    if (body === undefined)
+      body = new URLSearchParams(personalise(formExample(form.schema), actor) as Record<string, string>);
+    if (!variant.anonymous) headers.set("x-signature", actor.signature);
+    headers.set("content-type", variant.contentType ?? FORM);
+  } else if (body !== undefined) headers.set("content-type", variant.contentType ?? "application/json");
   return new Request(url, { method: method.toUpperCase(), headers, body });
 }
+
+const FORM = "application/x-www-form-urlencoded";
+
+/** The example of each property of a form schema that has one. */
+function formExample(schema: SchemaObject | undefined): Record<string, unknown> {
+  const ref = typeof schema?.$ref === "string" ? schema.$ref.split("/").pop() : undefined;
+  const resolved: SchemaObject | undefined = ref ? DOCUMENT.components?.schemas?.[ref] : schema;
+  const properties = (resolved?.properties ?? {}) as Record<string, SchemaObject>;
+  return Object.fromEntries(
+    Object.entries(properties)
+      .filter(([, property]) => property.example !== undefined)
+      .map(([name, property]) => [name, property.example]),
+  );
+}
+
+const hasFormBody = (operation: OperationObject) => operation.requestBody?.content?.[FORM] !== undefined;
 
 const hasJsonBody = (operation: OperationObject) => operation.requestBody?.content?.["application/json"] !== undefined;
 
@@ -142,7 +168,10 @@ describe("the document", () => {
     expect([...routed].filter((entry) => !documented.has(entry))).toEqual([]);
     expect(documented.size).toBeGreaterThanOrEqual(SDK_OPERATION_IDS.length + 3);
     // Both halves are really there: the API under its base, the authorization server at the root (AS §1).
-    expect([...documented].filter((entry) => !entry.includes(` ${API_BASE}/`))).toEqual(["GET /oauth2/jwks"]);
+    expect([...documented].filter((entry) => !entry.includes(` ${API_BASE}/`))).toEqual([
+      "GET /oauth2/jwks",
+      "POST /oauth2/token",
+    ]);
   });
 
   it("names every operation once, with the DocSpace SDK names for the SDK's operations", ({ expect }) => {
@@ -178,7 +207,7 @@ describe("the document", () => {
   it("documents 429 and 500 on every operation, 503 on every write, and the standard headers on every response", ({
     expect,
   }) => {
-    for (const { id, method, operation } of OPERATIONS) {
+    for (const { id, method, path, operation } of OPERATIONS) {
       const statuses = Object.keys(operation.responses);
       // A route never behind the limiter (the JWKS, AS §9) documents no 429 and no quota headers.
       const limited = operation["x-not-rate-limited"] === undefined;
@@ -197,7 +226,9 @@ describe("the document", () => {
         if (!limited) expect(headers, `${id} ${status}`).not.toContain("RateLimit-Policy");
         if (status === "429") expect(headers, `${id} ${status}`).toContain("Retry-After");
         if (status.startsWith("4") || status.startsWith("5")) {
-          expect(Object.keys(response.content ?? {}), `${id} ${status}`).toEqual(["application/problem+json"]);
+          // The authorization server's JSON endpoints answer RFC 6749 errors, not problem+json (AS §1).
+          const errorMedia = isOAuthJsonPath(path) ? "application/json" : "application/problem+json";
+          expect(Object.keys(response.content ?? {}), `${id} ${status}`).toEqual([errorMedia]);
         }
       }
     }
@@ -346,6 +377,22 @@ describe("every operation answers as documented", () => {
       const huge = JSON.stringify({ name: "x".repeat(1024 * 1024 + 16) });
       const tooLarge = await expectDocumented("oversized body", requestFor(op, actor, { body: huge }));
       expect(tooLarge.status, `${op.id} oversized`).toBe(413);
+    }
+
+    if (hasFormBody(op.operation)) {
+      const actor = await newActor();
+      const empty = await expectDocumented("empty form", requestFor(op, actor, { body: "" }));
+      expect(empty.status, `${op.id} empty form`).toBe(400);
+      const wrongType = await expectDocumented(
+        "JSON instead of a form",
+        requestFor(op, actor, { body: "{}", contentType: "application/json" }),
+      );
+      expect(wrongType.status, `${op.id} JSON body`).toBe(400);
+      const tooLarge = await expectDocumented(
+        "oversized form",
+        requestFor(op, actor, { body: `scope=${"x".repeat(1024 * 1024)}` }),
+      );
+      expect(tooLarge.status, `${op.id} oversized form`).toBe(413);
     }
 
     // Over quota: with a quota of one request, the second answers 429 (or, for a route that is
