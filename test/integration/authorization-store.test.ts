@@ -125,6 +125,9 @@ describe("authorization codes", () => {
     expect(redemption).toEqual({
       kind: "redeemed",
       code: {
+        // Optional in CodeInput (migration 0004); null when the issuer did not pass them.
+        userName: null,
+        userEmail: null,
         ...input,
         codeHash: await hashToken(code),
         createdOn: T0,
