@@ -1,7 +1,12 @@
 import { and, eq } from "drizzle-orm";
 import type { Principal } from "../auth/principal";
 import { redeemCode, startFamily } from "../authorization/codes";
-import { findRefreshToken, revokeFamily, rotateRefreshToken } from "../authorization/refresh-tokens";
+import {
+  findRefreshToken,
+  type RefreshRotation,
+  revokeFamily,
+  rotateRefreshToken,
+} from "../authorization/refresh-tokens";
 import { guardD1 } from "../db/errors";
 import { type AuthorizationCodeRow, type ClientRow, consents } from "../db/schema";
 import { invalidGrant, invalidRequest, invalidScope, OAuthError } from "../lib/oauth-error";
@@ -274,11 +279,15 @@ async function abandonFamily(deps: ServiceDeps, familyId: string): Promise<void>
 }
 
 /**
- * `refresh_token` (AS §5.2): rotate exactly once (reuse of a rotated token revokes the family), then
- * check that the client is enabled and the user's consent still exists — else the family is revoked
- * and `invalid_grant`. `scope` may narrow the new access token, never widen it; it is checked
- * before the rotation (a read-only lookup), so a refused request does not consume the token. The
- * refresh token keeps the family's scopes (RFC 6749 §6). No ID token on refresh.
+ * `refresh_token` (AS §5.2). Everything that can refuse or fail runs before the one write, so that
+ * a refused request or an outage never consumes the token without handing out its successor:
+ * (1) a read-only lookup of the token and its family (unknown, another client's, rotated, revoked
+ * or expired → straight to the rotation, which tells invalid from reuse); (2) `scope` may narrow,
+ * never widen (`invalid_scope`, the token stays usable); (3) the user's consent must still exist
+ * (else the family is revoked, `invalid_grant`); (4) the access token is signed; (5) the rotation
+ * batch — exactly once, reuse of a rotated token revokes the family. The refresh token keeps the
+ * family's scopes (RFC 6749 §6). No ID token on refresh. The client's `enabled` was checked at
+ * authentication; the rotation itself re-checks that the family is live and the client's.
  */
 async function refreshTokenGrant(
   deps: ServiceDeps,
@@ -286,25 +295,17 @@ async function refreshTokenGrant(
   params: TokenRequestParams,
   context: TokenRequestContext,
 ): Promise<TokenResponse> {
-  if (!params.refresh_token) throw invalidRequest("refresh_token is required.");
+  const presented = params.refresh_token;
+  if (!presented) throw invalidRequest("refresh_token is required.");
+  const found = await findRefreshToken(deps, presented);
+  if (!found || !found.active || found.family.clientId !== client.clientId) {
+    // The rotation answers these without issuing anything, and detects reuse of a rotated token.
+    throw refreshRefusal(await rotateRefreshToken(deps, presented, client.clientId));
+  }
+  const { family } = found;
   const requested = parseScope(params.scope);
-  if (requested.length > 0) {
-    const found = await findRefreshToken(deps, params.refresh_token);
-    if (found && found.family.clientId === client.clientId) {
-      const granted = new Set(found.family.scopes);
-      const extra = requested.filter((s) => !granted.has(s));
-      if (extra.length > 0) throw invalidScope(`scope exceeds the original grant: ${extra.slice(0, 5).join(" ")}.`);
-    }
-    // An unknown token or another client's falls through to the rotation, which answers invalid_grant.
-  }
-  const rotation = await rotateRefreshToken(deps, params.refresh_token, client.clientId);
-  if (rotation.kind === "invalid") {
-    throw invalidGrant("The refresh token is invalid, expired, revoked or was issued to another client.");
-  }
-  if (rotation.kind === "reuse") {
-    throw invalidGrant("The refresh token was already used; every token of its grant has been revoked.");
-  }
-  const { family } = rotation;
+  const extra = requested.filter((s) => !family.scopes.includes(s));
+  if (extra.length > 0) throw invalidScope(`scope exceeds the original grant: ${extra.slice(0, 5).join(" ")}.`);
   if (!isOnlyOpenId(family.scopes) && !(await findConsent(deps, family))) {
     await revokeFamily(deps, family.familyId, "consent_revoked");
     throw invalidGrant("The user's consent to this client was revoked.");
@@ -320,6 +321,8 @@ async function refreshTokenGrant(
     familyId: family.familyId,
     now: deps.now,
   });
+  const rotation = await rotateRefreshToken(deps, presented, client.clientId);
+  if (rotation.kind !== "rotated") throw refreshRefusal(rotation);
   return {
     access_token: access.token,
     token_type: "Bearer",
@@ -327,6 +330,14 @@ async function refreshTokenGrant(
     scope: scopes.join(" "),
     refresh_token: rotation.refreshToken,
   };
+}
+
+/** The `invalid_grant` for a rotation that did not rotate. */
+function refreshRefusal(rotation: RefreshRotation): OAuthError {
+  if (rotation.kind === "reuse") {
+    return invalidGrant("The refresh token was already used; every token of its grant has been revoked.");
+  }
+  return invalidGrant("The refresh token is invalid, expired, revoked or was issued to another client.");
 }
 
 /** Whether the signature was minted for this origin's tenant (AS §2); a malformed `tenant_url` is not. */

@@ -38,9 +38,12 @@ export class FaultCounter {
 
 const realStatements = new WeakMap<object, D1PreparedStatement>();
 
-function wrapStatement(statement: D1PreparedStatement, counter: FaultCounter): D1PreparedStatement {
+/** The SQL each wrapped statement was prepared from (bound copies keep it). */
+const statementQueries = new WeakMap<object, string>();
+
+function wrapStatement(statement: D1PreparedStatement, counter: FaultCounter, query = ""): D1PreparedStatement {
   const wrapper = {
-    bind: (...values: unknown[]) => wrapStatement(statement.bind(...values), counter),
+    bind: (...values: unknown[]) => wrapStatement(statement.bind(...values), counter, query),
     first: async (column?: string) => {
       counter.hit("first");
       return column === undefined ? statement.first() : statement.first(column);
@@ -60,22 +63,26 @@ function wrapStatement(statement: D1PreparedStatement, counter: FaultCounter): D
     },
   } as unknown as D1PreparedStatement;
   realStatements.set(wrapper, statement);
+  statementQueries.set(wrapper, query);
   return wrapper;
 }
 
 /**
  * Wraps D1. Every statement execution and every `batch` counts as one operation. With
  * `breakBatchAt: k`, each batch gets a statement that fails inserted at position k, so the real
- * D1 runs the first k statements and then must roll the whole batch back.
+ * D1 runs the first k statements and then must roll the whole batch back. With `onlyBatchMatching`
+ * as well, only batches whose first statement's SQL matches it are broken.
  */
-export function faultyD1(db: D1Database, plan: FaultPlan & { breakBatchAt?: number } = {}) {
+export function faultyD1(db: D1Database, plan: FaultPlan & { breakBatchAt?: number; onlyBatchMatching?: RegExp } = {}) {
   const counter = new FaultCounter(plan);
   const wrapped = {
-    prepare: (query: string) => wrapStatement(db.prepare(query), counter),
+    prepare: (query: string) => wrapStatement(db.prepare(query), counter, query),
     batch: async (statements: D1PreparedStatement[]) => {
       counter.hit("batch");
       const real = statements.map((s) => realStatements.get(s) ?? s);
-      if (plan.breakBatchAt !== undefined) {
+      const first = statements[0] === undefined ? "" : (statementQueries.get(statements[0]) ?? "");
+      const targeted = plan.onlyBatchMatching === undefined || plan.onlyBatchMatching.test(first);
+      if (plan.breakBatchAt !== undefined && targeted) {
         const at = Math.min(plan.breakBatchAt, real.length);
         real.splice(at, 0, db.prepare("INSERT INTO __injected_fault__ (x) VALUES (1)"));
       }
