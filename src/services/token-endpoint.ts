@@ -298,7 +298,7 @@ async function refreshTokenGrant(
   const presented = params.refresh_token;
   if (!presented) throw invalidRequest("refresh_token is required.");
   const found = await findRefreshToken(deps, presented);
-  if (!found || !found.active || found.family.clientId !== client.clientId) {
+  if (!found?.active || found.family.clientId !== client.clientId) {
     // The rotation answers these without issuing anything, and detects reuse of a rotated token.
     throw refreshRefusal(await rotateRefreshToken(deps, presented, client.clientId));
   }
