@@ -59,6 +59,15 @@ export function createApp(options: AppOptions = {}) {
 
   app.notFound((c) => {
     const allow = allowedMethods(c.req.path);
+    if (allow.length > 0 && isOAuthJsonPath(c.req.path)) {
+      // The OAuth JSON endpoints answer every error in RFC 6749's shape (AS §1).
+      return oauthErrorResponse({
+        status: 405,
+        error: "invalid_request",
+        description: `${c.req.method} is not supported here; use ${allow.join(", ")}.`,
+        headers: { allow: allow.join(", ") },
+      });
+    }
     if (allow.length > 0) {
       return problemResponse(c, {
         status: 405,

@@ -509,6 +509,19 @@ describe("client authentication", () => {
   });
 });
 
+describe("other methods", () => {
+  it.for(["GET", "PUT", "DELETE"])(
+    "%s /oauth2/token: 405 in the OAuth error shape, with Allow",
+    async (method, { expect }) => {
+      const response = await exports.default.fetch(new Request(TOKEN_URL, { method }));
+      expect(response.status).toBe(405);
+      expect(response.headers.get("allow")).toBe("POST");
+      expect(response.headers.get("cache-control")).toBe("no-store");
+      expect(await response.json()).toMatchObject({ error: "invalid_request" });
+    },
+  );
+});
+
 describe("CORS (AS §1)", () => {
   it("a preflight answers 204 for any origin, without credentials", async ({ expect }) => {
     const response = await exports.default.fetch(
