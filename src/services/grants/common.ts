@@ -1,0 +1,82 @@
+import { and, eq } from "drizzle-orm";
+import type { Principal } from "../../auth/principal";
+import { guardD1 } from "../../db/errors";
+import { consents } from "../../db/schema";
+import type { ServiceDeps } from "../deps";
+
+/** What the three grants of the token endpoint share (AS §6): the request's shape, scopes, consent. */
+
+/** The form parameters of a token request (already checked for duplicates and types). */
+export type TokenRequestParams = {
+  grant_type: string;
+  code?: string;
+  redirect_uri?: string;
+  code_verifier?: string;
+  refresh_token?: string;
+  scope?: string;
+  client_id?: string;
+  client_secret?: string;
+};
+
+/** What of the HTTP request the grants need besides the form. */
+export type TokenRequestContext = {
+  /** The request's origin: the issuer is `{origin}/oauth2` and the access token's `aud` (AS §2). */
+  origin: string;
+  /** The raw `Authorization` header (client_secret_basic). */
+  authorization?: string;
+  /**
+   * The signed-in user (x-signature), for `personal_access_token`; only counted when its
+   * `tenant_url` has the request's origin (AS §2).
+   */
+  principal?: Principal;
+};
+
+/** The successful token response (RFC 6749 §5.1, AS §6). */
+export type TokenResponse = {
+  access_token: string;
+  token_type: "Bearer";
+  expires_in: number;
+  /** Space-delimited. */
+  scope: string;
+  refresh_token?: string;
+  id_token?: string;
+};
+
+/** The only scope that needs no stored consent (AS §4 step 5). */
+export const OPENID = "openid";
+
+/** Splits a space-delimited scope parameter; empty or only spaces → an empty list. */
+export function parseScope(scope: string | undefined): string[] {
+  return [...new Set((scope ?? "").split(" ").filter((s) => s.length > 0))];
+}
+
+export const isOnlyOpenId = (scopes: readonly string[]) => scopes.length === 1 && scopes[0] === OPENID;
+/** The consent of (tenant, user, client), or undefined. */
+export async function findConsent(deps: ServiceDeps, owner: { tenant: number; userId: string; clientId: string }) {
+  return guardD1(
+    deps.db
+      .select({ scopes: consents.scopes })
+      .from(consents)
+      .where(
+        and(
+          eq(consents.tenant, owner.tenant),
+          eq(consents.userId, owner.userId),
+          eq(consents.clientId, owner.clientId),
+        ),
+      )
+      .get(),
+  );
+}
+
+/** Whether the user's stored consent still covers `scopes` (an `openid`-only grant needs none, AS §4 step 5). */
+export async function consentCovers(
+  deps: ServiceDeps,
+  owner: { tenant: number; userId: string; clientId: string },
+  scopes: readonly string[],
+): Promise<boolean> {
+  if (isOnlyOpenId(scopes)) return true;
+  const consent = await findConsent(deps, owner);
+  if (!consent) return false;
+  const granted = new Set(consent.scopes.split(" "));
+  return scopes.every((s) => granted.has(s));
+}

@@ -1,0 +1,81 @@
+import {
+  findRefreshToken,
+  type RefreshRotation,
+  revokeFamily,
+  rotateRefreshToken,
+} from "../../authorization/refresh-tokens";
+import { invalidGrant, invalidRequest, invalidScope, type OAuthError } from "../../lib/oauth-error";
+import { mintAccessToken } from "../../tokens/access-token";
+import { issuerFor } from "../../tokens/issuer";
+import type { ServiceDeps } from "../deps";
+import type { AuthenticatedTokenClient } from "../oauth-client-auth";
+import {
+  findConsent,
+  isOnlyOpenId,
+  parseScope,
+  type TokenRequestContext,
+  type TokenRequestParams,
+  type TokenResponse,
+} from "./common";
+
+/**
+ * `refresh_token` (AS §5.2). Everything that can refuse or fail runs before the one write, so that
+ * a refused request or an outage never consumes the token without handing out its successor:
+ * (1) a read-only lookup of the token and its family (unknown, another client's, rotated, revoked
+ * or expired → straight to the rotation, which tells invalid from reuse); (2) `scope` may narrow,
+ * never widen (`invalid_scope`, the token stays usable); (3) the user's consent must still exist
+ * (else the family is revoked, `invalid_grant`); (4) the access token is signed; (5) the rotation
+ * batch — exactly once, reuse of a rotated token revokes the family. The refresh token keeps the
+ * family's scopes (RFC 6749 §6). No ID token on refresh. The client's `enabled` was checked at
+ * authentication; the rotation itself re-checks that the family is live and the client's.
+ */
+export async function refreshTokenGrant(
+  deps: ServiceDeps,
+  { client }: AuthenticatedTokenClient,
+  params: TokenRequestParams,
+  context: TokenRequestContext,
+): Promise<TokenResponse> {
+  const presented = params.refresh_token;
+  if (!presented) throw invalidRequest("refresh_token is required.");
+  const found = await findRefreshToken(deps, presented);
+  if (!found?.active || found.family.clientId !== client.clientId) {
+    // The rotation answers these without issuing anything, and detects reuse of a rotated token.
+    throw refreshRefusal(await rotateRefreshToken(deps, presented, client.clientId));
+  }
+  const { family } = found;
+  const requested = parseScope(params.scope);
+  const extra = requested.filter((s) => !family.scopes.includes(s));
+  if (extra.length > 0) throw invalidScope(`scope exceeds the original grant: ${extra.slice(0, 5).join(" ")}.`);
+  if (!isOnlyOpenId(family.scopes) && !(await findConsent(deps, family))) {
+    await revokeFamily(deps, family.familyId, "consent_revoked");
+    throw invalidGrant("The user's consent to this client was revoked.");
+  }
+  const scopes = requested.length > 0 ? requested : family.scopes;
+  const access = await mintAccessToken(deps, {
+    issuer: issuerFor(context.origin),
+    audience: context.origin,
+    subject: family.userId,
+    clientId: client.clientId,
+    tenantId: family.tenant,
+    scopes,
+    familyId: family.familyId,
+    now: deps.now,
+  });
+  const rotation = await rotateRefreshToken(deps, presented, client.clientId);
+  if (rotation.kind !== "rotated") throw refreshRefusal(rotation);
+  return {
+    access_token: access.token,
+    token_type: "Bearer",
+    expires_in: access.expiresIn,
+    scope: scopes.join(" "),
+    refresh_token: rotation.refreshToken,
+  };
+}
+
+/** The `invalid_grant` for a rotation that did not rotate. */
+function refreshRefusal(rotation: RefreshRotation): OAuthError {
+  if (rotation.kind === "reuse") {
+    return invalidGrant("The refresh token was already used; every token of its grant has been revoked.");
+  }
+  return invalidGrant("The refresh token is invalid, expired, revoked or was issued to another client.");
+}
