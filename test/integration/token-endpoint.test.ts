@@ -219,6 +219,12 @@ describe("request errors (checked before the code is consumed)", () => {
       description: "code is required.",
     },
     {
+      label: "a parameter over 2048 characters",
+      send: (form: Record<string, string>) =>
+        tokenCall({ ...form, redirect_uri: `https://example.com/${"a".repeat(2048)}` }),
+      description: "redirect_uri is malformed.",
+    },
+    {
       label: "a malformed code_verifier",
       send: (form: Record<string, string>) => tokenCall({ ...form, code_verifier: "short" }),
       description: /code_verifier must be 43 to 128/,
