@@ -65,7 +65,7 @@ export const oauthRateLimit = createMiddleware<AppEnv>(async (c, next) => {
  * cache (`c.req.arrayBuffer()`), so the route after this still reads it with `c.req.parseBody()`,
  * `c.req.formData()` or `c.req.text()` — never `c.req.raw`, whose stream this consumed.
  */
-export async function claimedClientId(c: Context<AppEnv>): Promise<string | undefined> {
+async function claimedClientId(c: Context<AppEnv>): Promise<string | undefined> {
   const basic = basicClientId(c.req.header("authorization"));
   if (basic !== undefined) return wellFormed(basic);
   if (!/^application\/x-www-form-urlencoded\b/i.test(c.req.header("content-type") ?? "")) return undefined;

@@ -173,6 +173,9 @@ describe("the form body still reaches the route", () => {
       app.post(path, async (c) => {
         const form = await c.req.parseBody({ all: true });
         const text = await c.req.text();
+        // formData() too: what Hono's form validator and a handler reading fields one by one use.
+        const fields = [...(await c.req.formData()).keys()];
+        if (fields.length !== Object.keys(form).length) throw new Error("formData() disagrees with parseBody()");
         return c.json({ form, text });
       });
     }
