@@ -142,7 +142,13 @@ describe("the document", () => {
     expect([...routed].filter((entry) => !documented.has(entry))).toEqual([]);
     expect(documented.size).toBeGreaterThanOrEqual(SDK_OPERATION_IDS.length + 3);
     // Both halves are really there: the API under its base, the authorization server at the root (AS §1).
-    expect([...documented].filter((entry) => !entry.includes(` ${API_BASE}/`))).toEqual(["GET /oauth2/jwks"]);
+    expect([...documented].filter((entry) => !entry.includes(` ${API_BASE}/`))).toEqual([
+      "GET /oauth2/jwks",
+      "GET /oauth2/.well-known/openid-configuration",
+      "GET /.well-known/openid-configuration",
+      "GET /.well-known/oauth-authorization-server/oauth2",
+      "GET /.well-known/oauth-authorization-server",
+    ]);
   });
 
   it("names every operation once, with the DocSpace SDK names for the SDK's operations", ({ expect }) => {
