@@ -48,18 +48,18 @@ describe("management routes revoke the refresh families of what they revoke", ()
     expect(rotation.kind).toBe("invalid");
   });
 
-  it.for([
-    ["DELETE /clients", "/clients"],
-    ["DELETE /clients/tenant", "/clients/tenant"],
-  ])("%s revokes the families of every client it deletes", async ([, path], { expect }) => {
-    const admin = newCaller("ADMIN");
-    const first = await createClientAs(admin);
-    const second = await createClientAs(admin);
-    const families = [await familyFor(first.client_id, admin), await familyFor(second.client_id, admin)];
+  it.for(["/clients", "/clients/tenant"])(
+    "DELETE %s revokes the families of every client it deletes",
+    async (path, { expect }) => {
+      const admin = newCaller("ADMIN");
+      const first = await createClientAs(admin);
+      const second = await createClientAs(admin);
+      const families = [await familyFor(first.client_id, admin), await familyFor(second.client_id, admin)];
 
-    expect((await call("DELETE", path, { caller: admin })).status).toBe(200);
-    for (const family of families) expect(await live(family.familyId)).toBe(false);
-  });
+      expect((await call("DELETE", path, { caller: admin })).status).toBe(200);
+      for (const family of families) expect(await live(family.familyId)).toBe(false);
+    },
+  );
 
   it("revokeUserClient revokes only the caller's families for that client", async ({ expect }) => {
     const owner = newCaller("ADMIN");
