@@ -12,10 +12,12 @@ import { identifyCaller } from "./middleware/auth";
 import { provideDependencies } from "./middleware/dependencies";
 import { noStore } from "./middleware/no-store";
 import { oauthCors } from "./middleware/oauth-cors";
+import { oauthRateLimit } from "./middleware/oauth-rate-limit";
+import { publicCorsPreflight } from "./middleware/public-cors";
 import { rateLimit } from "./middleware/rate-limit";
 import { requestContext } from "./middleware/request-context";
 import { identifyService } from "./middleware/service-auth";
-import { apiRouters, authorizationServerRouters, rootRouter } from "./routes";
+import { apiRouters, authorizationServerRouters, PUBLIC_DOCUMENT_PATHS, rootRouter } from "./routes";
 import { TOKEN_PATH } from "./routes/token/token.routes";
 
 export type AppOptions = {
@@ -26,8 +28,10 @@ export type AppOptions = {
 /**
  * Builds the gateway: request context → access log → dependencies → caller identification →
  * rate limit → routers (in the order of routes/index.ts), with one error handler that renders
- * every failure as problem+json. The authorization server's root endpoints (`/oauth2/…`) get the
- * request context, access log and dependencies only.
+ * every failure as problem+json. The authorization server's root endpoints (`/oauth2/…`, the root
+ * `/.well-known/…` metadata) get the request context, access log and dependencies, CORS preflights
+ * on the public documents, and their own limiter (`oauthRateLimit`), with OAuth error bodies on the
+ * JSON endpoints.
  */
 export function createApp(options: AppOptions = {}) {
   const app = createRouter();
@@ -41,13 +45,18 @@ export function createApp(options: AppOptions = {}) {
   app.use(`${API_BASE}/oauth2/*`, identifyService);
   app.use(`${API_BASE}/oauth2/*`, noStore);
   app.use(`${API_BASE}/*`, rateLimit);
-  // The authorization server's root endpoints (AS §1); the JWKS is never rate limited (AS §9).
+  // The authorization server's root endpoints (AS §1), and its metadata at the root discovery paths.
   app.use("/oauth2/*", provideDependencies);
-  // The token endpoint: CORS (AS §1, preflights answered here), no-store on every answer, and the
-  // x-signature for the personal_access_token grant — on this path only.
+  app.use("/.well-known/*", provideDependencies);
+  // Any origin may read the metadata and the JWKS (AS §1): preflights answered before routing.
+  for (const path of PUBLIC_DOCUMENT_PATHS) app.use(path, publicCorsPreflight);
+  // The token endpoint: CORS (AS §1; preflights answered here, before the limiter counts them),
+  // no-store on every answer, and the x-signature for the personal_access_token grant — this path only.
   app.use(TOKEN_PATH, oauthCors);
   app.use(TOKEN_PATH, noStore);
   app.use(TOKEN_PATH, identifyCaller);
+  // Token, revocation and introspection per client (AS §9); metadata, JWKS and userinfo are never limited.
+  app.use("/oauth2/*", oauthRateLimit);
 
   // The document is generated from the whole app on first request, so every router appears in it.
   for (const router of apiRouters(() => openApiDocumentFor(app))) api.route("/", router);

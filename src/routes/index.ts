@@ -5,6 +5,9 @@ import { clientsByIdRouter } from "./clients-by-id/clients-by-id.index";
 import { consentsRouter } from "./consents/consents.index";
 import { createDocsRouter } from "./docs/docs.index";
 import { jwksRouter } from "./jwks/jwks.index";
+import { JWKS_PATH } from "./jwks/jwks.routes";
+import { metadataRouter } from "./metadata/metadata.index";
+import { METADATA_PATHS } from "./metadata/metadata.routes";
 import { oauth2Router } from "./oauth2/oauth2.index";
 import { rootRouter } from "./root/root.index";
 import { scopesRouter } from "./scopes/scopes.index";
@@ -24,11 +27,15 @@ export function apiRouters(documentFor: () => OpenApiDocument): AppRouter[] {
 
 /**
  * The authorization server's endpoints, at root paths (AS §1: `/oauth2/…`, not under the API base),
- * in match order. Not behind the API's rate limiter; those that need one (AS §9) add it themselves.
+ * in match order. Not behind the API's rate limiter; token, revocation and introspection are limited
+ * per client by `oauthRateLimit` (app.ts), the JWKS and metadata never (AS §9).
  */
 export function authorizationServerRouters(): AppRouter[] {
-  return [jwksRouter, tokenRouter];
+  return [jwksRouter, metadataRouter, tokenRouter];
 }
+
+/** The public documents any origin may read (AS §1): the JWKS and the metadata at every discovery path. */
+export const PUBLIC_DOCUMENT_PATHS: readonly string[] = [JWKS_PATH, ...Object.values(METADATA_PATHS)];
 
 /** `GET /`, outside the API: links to the docs (mounted on the app itself, not under the API base). */
 export { rootRouter };

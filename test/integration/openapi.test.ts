@@ -170,6 +170,10 @@ describe("the document", () => {
     // Both halves are really there: the API under its base, the authorization server at the root (AS §1).
     expect([...documented].filter((entry) => !entry.includes(` ${API_BASE}/`))).toEqual([
       "GET /oauth2/jwks",
+      "GET /oauth2/.well-known/openid-configuration",
+      "GET /.well-known/openid-configuration",
+      "GET /.well-known/oauth-authorization-server/oauth2",
+      "GET /.well-known/oauth-authorization-server",
       "POST /oauth2/token",
     ]);
   });
@@ -405,6 +409,7 @@ describe("every operation answers as documented", () => {
         RATE_LIMIT_PATCH: "1",
         RATE_LIMIT_DELETE: "1",
         RATE_LIMIT_SERVICE: "1",
+        RATE_LIMIT_TOKEN: "1",
       } as Partial<Env>,
     });
     const limitedActor = await newActor();

@@ -39,8 +39,6 @@ export const tokenRoute = createRoute({
     "Exchanges a code (with PKCE), rotates a refresh token (reuse revokes the grant) or issues a personal access token to a signed-in user (x-signature cookie or header, minted for this host). Client authentication: client_secret_basic, client_secret_post, or none for PKCE clients. Errors are RFC 6749 §5.2 JSON. CORS: a preflight is answered for any origin; a response reflects `Origin` only when it is one of the authenticated client's `allowed_origins`.",
   tags: TAGS.oauth,
   security: [],
-  // Read by lib/openapi-responses.ts: quota headers are not promised yet.
-  "x-rate-limit-exempt": "the token endpoint's own limiter (AS §9, keyed by client id) is not in place yet.",
   middleware: [oauthForm] as const,
   request: {
     body: {
