@@ -41,6 +41,8 @@ export function createApp(options: AppOptions = {}) {
   app.use(`${API_BASE}/*`, rateLimit);
   // The authorization server's root endpoints (AS §1); the JWKS is never rate limited (AS §9).
   app.use("/oauth2/*", provideDependencies);
+  // Only the authorization endpoint reads the user (AS §3); the JWKS stays free of signature checks.
+  app.use("/oauth2/authorize", identifyCaller);
 
   // The document is generated from the whole app on first request, so every router appears in it.
   for (const router of apiRouters(() => openApiDocumentFor(app))) api.route("/", router);

@@ -1,10 +1,12 @@
 import type { OpenApiDocument } from "../lib/openapi-types";
 import type { AppRouter } from "../lib/router";
+import { authorizeRouter } from "./authorize/authorize.index";
 import { clientsRouter } from "./clients/clients.index";
 import { clientsByIdRouter } from "./clients-by-id/clients-by-id.index";
 import { consentsRouter } from "./consents/consents.index";
 import { createDocsRouter } from "./docs/docs.index";
 import { jwksRouter } from "./jwks/jwks.index";
+import { loginRouter } from "./login/login.index";
 import { oauth2Router } from "./oauth2/oauth2.index";
 import { rootRouter } from "./root/root.index";
 import { scopesRouter } from "./scopes/scopes.index";
@@ -23,10 +25,11 @@ export function apiRouters(documentFor: () => OpenApiDocument): AppRouter[] {
 
 /**
  * The authorization server's endpoints, at root paths (AS §1: `/oauth2/…`, not under the API base),
- * in match order. Not behind the API's rate limiter; those that need one (AS §9) add it themselves.
+ * in match order, and `GET /login` (AS §3). Not behind the API's rate limiter; those that need one
+ * (AS §9) add it themselves.
  */
 export function authorizationServerRouters(): AppRouter[] {
-  return [jwksRouter];
+  return [jwksRouter, authorizeRouter, loginRouter];
 }
 
 /** `GET /`, outside the API: links to the docs (mounted on the app itself, not under the API base). */
