@@ -133,8 +133,8 @@ export async function decideInBrowser(
   user: AuthorizingUser,
   input: { requestId: string; csrfToken: string; allow: boolean },
 ): Promise<AuthorizationDecision> {
-  const pending = await consumePendingRequest(deps, input.requestId, input.csrfToken, user.userId);
-  if (!pending || pending.tenant !== user.tenantId) return { kind: "unknown_request" };
+  const pending = await consumePendingRequest(deps, input.requestId, input.csrfToken, user.userId, user.tenantId);
+  if (!pending) return { kind: "unknown_request" };
   return decide(deps, user, pending, input.allow ? pending.scopes : []);
 }
 
@@ -148,8 +148,14 @@ export async function decideInDocSpace(
   user: AuthorizingUser,
   input: { requestId: string; clientId: string; granted: string[] },
 ): Promise<AuthorizationDecision> {
-  const pending = await consumePendingRequestOfClient(deps, input.requestId, input.clientId.toLowerCase(), user.userId);
-  if (!pending || pending.tenant !== user.tenantId) return { kind: "unknown_request" };
+  const pending = await consumePendingRequestOfClient(
+    deps,
+    input.requestId,
+    input.clientId.toLowerCase(),
+    user.userId,
+    user.tenantId,
+  );
+  if (!pending) return { kind: "unknown_request" };
   const requested = new Set(pending.scopes);
   const granted = [...new Set(input.granted.filter((s) => s !== ""))];
   const extra = granted.filter((s) => !requested.has(s));
