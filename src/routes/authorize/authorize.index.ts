@@ -1,3 +1,4 @@
+import { notFound } from "../../lib/problem";
 import { createRouter } from "../../lib/router";
 import { PAGE_STYLESHEET_PATH } from "../../pages/page-style";
 import * as handlers from "./authorize.handlers";
@@ -14,6 +15,8 @@ authorizeRouter.openAPIRegistry.registerPath(routes.getAuthorizeRoute);
 authorizeRouter.openAPIRegistry.registerPath(routes.postAuthorizeRoute);
 authorizeRouter.get(routes.AUTHORIZE_PATH, handlers.authorizeHandler);
 authorizeRouter.post(routes.AUTHORIZE_PATH, handlers.decideAuthorizationHandler);
-authorizeRouter.get(`${PAGE_STYLESHEET_PATH.slice(0, PAGE_STYLESHEET_PATH.lastIndexOf("/"))}/*`, (c) =>
-  c.req.path === PAGE_STYLESHEET_PATH ? handlers.stylesheetHandler(c) : c.notFound(),
-);
+authorizeRouter.get(`${PAGE_STYLESHEET_PATH.slice(0, PAGE_STYLESHEET_PATH.lastIndexOf("/"))}/*`, (c) => {
+  // Thrown, not c.notFound(): the app's notFound would see GET routed here and answer 405.
+  if (c.req.path !== PAGE_STYLESHEET_PATH) throw notFound("No such file.");
+  return handlers.stylesheetHandler(c);
+});
