@@ -53,9 +53,10 @@ export const PAGE_CSP = "default-src 'none'; style-src 'self'; form-action 'self
  * CSP of the consent page: AS §4 step 6's policy plus two sources it needs to work. `img-src data:`
  * lets the client's logo show (logos are stored only as data: URLs; without it `default-src 'none'`
  * blocks the very `<img>` the spec asks for). `form-action` also names the origin (or private-use
- * scheme) of the client's redirect URI, because browsers apply `form-action` to the redirects that
- * follow a form post (CSP3 §6.3.1 "navigate-to"-era behaviour Chromium enforces): with `'self'`
- * alone the Allow button's 302 to the client would be blocked.
+ * scheme) of the client's redirect URI: browsers check `form-action` against the redirects that
+ * follow a form post too, and with `'self'` alone Chromium aborts the Allow button's 302 to the
+ * client (net::ERR_ABORTED; seen in test/browser/consent-page.browser.mjs). The URL parser
+ * serialised both values, so neither can carry a `;` or a space into the policy.
  */
 export function consentPageCsp(redirectUri: string): string {
   const url = new URL(redirectUri);

@@ -48,7 +48,9 @@ async function accessibilityProblems(page) {
   for (const node of fields) if (!node.name?.value?.trim()) problems.push(`${node.role.value} without a label`);
   // The DOM side: every input is hidden or has a label.
   const unlabelled = await page.$$eval("input", (inputs) =>
-    inputs.filter((i) => i.type !== "hidden" && i.labels.length === 0 && !i.getAttribute("aria-label")).map((i) => i.name),
+    inputs
+      .filter((i) => i.type !== "hidden" && i.labels.length === 0 && !i.getAttribute("aria-label"))
+      .map((i) => i.name),
   );
   for (const name of unlabelled) problems.push(`input ${name} is neither hidden nor labelled`);
   return { problems, buttons: buttons.map((n) => n.name?.value) };
@@ -114,7 +116,8 @@ async function main() {
     const foreign = [];
     await context.route("**/*", (route) => {
       const url = route.request().url();
-      if (url.startsWith(`${base}/`) || url.startsWith(callback.uri) || url.startsWith("data:")) return route.continue();
+      if (url.startsWith(`${base}/`) || url.startsWith(callback.uri) || url.startsWith("data:"))
+        return route.continue();
       foreign.push(url);
       return route.abort();
     });
@@ -122,7 +125,8 @@ async function main() {
     const pageErrors = [];
     page.on("pageerror", (error) => pageErrors.push(String(error)));
     page.on("console", (message) => {
-      if (message.type() === "error" || /Content Security Policy/i.test(message.text())) pageErrors.push(message.text());
+      if (message.type() === "error" || /Content Security Policy/i.test(message.text()))
+        pageErrors.push(message.text());
     });
 
     const query = new URLSearchParams({
@@ -140,7 +144,11 @@ async function main() {
     await page.getByRole("heading", { level: 1 }).waitFor();
     assert.match(await page.locator("h1").innerText(), /Acme Sync wants to access your DocSpace account/);
     assert.match(await page.locator(".user").innerText(), /Signed in as Dev User/);
-    for (const words of ["See your files and folders", "Create, change and delete your files and folders", "Know who you are"]) {
+    for (const words of [
+      "See your files and folders",
+      "Create, change and delete your files and folders",
+      "Know who you are",
+    ]) {
       assert.ok(await page.getByText(words).isVisible(), `scope "${words}" is visible`);
     }
     assert.ok(!(await page.getByText("See your rooms").count()), "a scope that was not asked for is not shown");
@@ -178,7 +186,10 @@ async function main() {
     // The consent is stored: the same request now skips the page.
     await page.goto(`${base}/oauth2/authorize?${query}`);
     await page.waitForURL((url) => url.href.startsWith(callback.uri));
-    assert.ok(new URL(page.url()).searchParams.get("code"), "a second request with the same scopes gets a code at once");
+    assert.ok(
+      new URL(page.url()).searchParams.get("code"),
+      "a second request with the same scopes gets a code at once",
+    );
 
     assert.deepEqual(foreign, [], "nothing was requested from another origin");
     assert.deepEqual(pageErrors, [], "no script errors or CSP violations");
