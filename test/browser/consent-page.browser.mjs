@@ -142,8 +142,8 @@ async function main() {
     const opened = await page.goto(`${base}/oauth2/authorize?${query}`, { waitUntil: "networkidle" });
     assert.equal(opened?.status(), 200, "the consent page answers 200");
     await page.getByRole("heading", { level: 1 }).waitFor();
-    assert.match(await page.locator("h1").innerText(), /Acme Sync wants to access your DocSpace account/);
-    assert.match(await page.locator(".user").innerText(), /Signed in as Dev User/);
+    assert.match(await page.locator("h1").textContent(), /Acme Sync wants to access your DocSpace account/);
+    assert.match(await page.locator(".user").textContent(), /Signed in as Dev User/);
     for (const words of [
       "See your files and folders",
       "Create, change and delete your files and folders",
