@@ -9,7 +9,9 @@ import {
 } from "../authorization/pending-requests";
 import { guardD1 } from "../db/errors";
 import { type AuthorizationRequestRow, consents, type ScopeRow, scopes as scopesTable } from "../db/schema";
+import { authorizationResponseUrl } from "../lib/authorization-response";
 import { HttpProblem } from "../lib/problem";
+import { issuerFor } from "../tokens/issuer";
 import type { ValidAuthorizationRequest } from "./authorize-request";
 import type { ServiceDeps } from "./deps";
 import { recordConsent } from "./token-lifecycle";
@@ -28,6 +30,11 @@ import { recordConsent } from "./token-lifecycle";
 
 /** Parameters of the redirect back to the client, before `iss` (RFC 6749 §4.1.2, §4.1.2.1). */
 export type AuthorizationResponse = { redirectUri: string; params: Record<string, string> };
+
+/** The redirect URL of `response` from the authorization server at `origin`, with `iss` (RFC 9207). */
+export function redirectUrlOf(response: AuthorizationResponse, origin: string): string {
+  return authorizationResponseUrl(response.redirectUri, response.params, issuerFor(origin));
+}
 
 /** What GET /oauth2/authorize does for a signed-in user. */
 export type AuthorizationStart =

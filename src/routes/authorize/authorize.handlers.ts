@@ -2,7 +2,6 @@ import type { Context } from "hono";
 import { setCookie } from "hono/cookie";
 import type { Principal } from "../../auth/principal";
 import type { AppEnv } from "../../env";
-import { authorizationResponseUrl } from "../../lib/authorization-response";
 import { base64UrlOf, consentUiOf, isLoopbackHost, isTenantOrigin, loginUrlFor } from "../../lib/sign-in";
 import { renderConsentPage } from "../../pages/consent-page";
 import { renderErrorPage } from "../../pages/error-page";
@@ -12,10 +11,10 @@ import {
   type AuthorizationResponse,
   decideInBrowser,
   decideInDocSpace,
+  redirectUrlOf,
   startAuthorization,
 } from "../../services/authorize-decision";
 import { checkAuthorizeRequest } from "../../services/authorize-request";
-import { issuerFor } from "../../tokens/issuer";
 
 /** Cookies of AS §3 and §4 step 8: the pending id for DocSpace's consent UI, and the way back after sign-in. */
 const CLIENT_STATE_COOKIE = "client_state";
@@ -58,8 +57,7 @@ function setFlowCookie(c: Context<AppEnv>, url: URL, name: string, value: string
   });
 }
 
-const responseUrl = (response: AuthorizationResponse, url: URL) =>
-  authorizationResponseUrl(response.redirectUri, response.params, issuerFor(url.origin));
+const responseUrl = (response: AuthorizationResponse, url: URL) => redirectUrlOf(response, url.origin);
 
 /**
  * GET /oauth2/authorize (AS §4): check the request, then who the user is, then a code at once or
