@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import * as oauth from "oauth4webapi";
-import { describe, it } from "vitest";
+import { describe, it, vi } from "vitest";
 import { call } from "../helpers/api";
 import { appFetcher } from "../helpers/app";
 import {
@@ -417,5 +417,41 @@ describe("DocSpace's consent UI (AS §4 step 8)", () => {
     );
     expect(response.status).toBe(302);
     expect(redirectTarget(response.headers.get("location")).params.get("code")).toBeTruthy();
+  });
+});
+
+describe("the failure story of allow: never a code without the recorded consent", () => {
+  it("D1 failing at every step of the decision: 503 and no code, or the consent kept (the user's real decision)", async ({
+    expect,
+  }) => {
+    const { faultyD1 } = await import("../helpers/faults");
+    // The worker logs each injected 503; the test asserts on outcomes, not on those lines.
+    const quiet = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const outcomes: string[] = [];
+    for (let failAt = 1; failAt <= 12; failAt++) {
+      const { client } = await newAuthorizeClient();
+      const caller = newCaller("USER");
+      const page = await consentPageFor(client.client_id, caller);
+      const { db, counter } = faultyD1(env.DB, { failAt });
+      const fetcher = appFetcher({ env: { DB: db } as Partial<Env> });
+      const response = await postDecision(allow(page), { caller, fetcher });
+      const codes = await codesOf(client.client_id);
+      const consents = await consentsOf(caller);
+      if (counter.calls.length < failAt) {
+        // Every step ran: the full success.
+        expect(response.status).toBe(302);
+        expect([codes.length, consents.length]).toEqual([1, 1]);
+        outcomes.push(`${failAt}:ok`);
+        break;
+      }
+      expect(response.status, `fault at ${failAt} (${counter.calls.join(",")})`).toBe(503);
+      expect(codes, `fault at ${failAt}`).toEqual([]);
+      outcomes.push(`${failAt}:${counter.calls[failAt - 1]}:${consents.length > 0 ? "consent kept" : "nothing"}`);
+    }
+    // The last step (issuing the code) failing leaves the consent; every earlier one leaves nothing.
+    expect(outcomes.at(-1)).toMatch(/:ok$/);
+    expect(outcomes.at(-2)).toMatch(/consent kept$/);
+    expect(outcomes.slice(0, -2).every((o) => o.endsWith("nothing"))).toBe(true);
+    quiet.mockRestore();
   });
 });

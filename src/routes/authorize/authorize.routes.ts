@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { TAGS, X_SIGNATURE_SECURITY } from "../../lib/openapi-responses";
+import { describedProblem, TAGS, X_SIGNATURE_SECURITY } from "../../lib/openapi-responses";
 
 /**
  * Contracts of the authorization endpoint (AS §1, §3, §4). They document; they do not validate.
@@ -109,6 +109,7 @@ export const getAuthorizeRoute = createRoute({
       ...html("Unknown, disabled or non-public client, or a redirect URI that is not registered: no redirect."),
       headers: PAGE_HEADERS,
     },
+    503: describedProblem(503, "The database is unavailable; nothing was issued or stored."),
   },
 });
 
