@@ -9,6 +9,16 @@ const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 /** Whether `hostname` (as URL.hostname writes it) is a loopback host. */
 export const isLoopbackHost = (hostname: string): boolean => LOOPBACK_HOSTS.has(hostname);
 
+/** The tenant URL `npm run sign` writes by default (scripts/sign-args.ts DEFAULT_TENANT_URL): `npm start`'s origin. */
+export const DEV_TENANT_URL = "http://localhost:8092";
+
+/**
+ * The command that signs a developer in on `origin`: a signature only counts on its tenant URL's
+ * origin (AS §2), so any origin but `npm start`'s needs `--tenant-url`.
+ */
+export const devSignCommand = (origin: string): string =>
+  origin === DEV_TENANT_URL ? "npm run sign -- --cookie" : `npm run sign -- --cookie --tenant-url ${origin}`;
+
 /** Who asks for consent: `CONSENT_UI`, where anything but "docspace" means the built-in page. */
 export type ConsentUi = "builtin" | "docspace";
 export const consentUiOf = (value: string | undefined): ConsentUi =>

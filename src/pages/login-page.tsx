@@ -6,7 +6,7 @@ import { Layout, toDocument } from "./layout";
  * developer mints an x-signature with `npm run sign -- --cookie` and puts it in the browser. The
  * page never mints one itself.
  */
-export function renderLoginPage(model: { returnTo: string | null; origin: string }): Promise<string> {
+export function renderLoginPage(model: { returnTo: string | null; origin: string; command: string }): Promise<string> {
   return toDocument(
     <Layout title="Sign in locally — DocSpace">
       <h1>Sign in locally</h1>
@@ -17,7 +17,7 @@ export function renderLoginPage(model: { returnTo: string | null; origin: string
       <ol>
         <li>
           In a terminal in the project, run
-          <pre>npm run sign -- --cookie</pre>
+          <pre class="command">{model.command}</pre>
           (add <code>--user</code> or <code>--guest</code> for another role). It prints the cookie and a{" "}
           <code>document.cookie = …</code> line.
         </li>

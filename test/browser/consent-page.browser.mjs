@@ -1,8 +1,9 @@
 // Browser test of the consent page (`npm run test:browser`, Node 22 from node_modules):
 //   1. starts a throw-away gateway (test/browser/gateway.mjs) and a tiny HTTP listener on another
 //      loopback port that plays the client's redirect URI;
-//   2. registers a client through the management API, signs a user in the way GET /login tells a
-//      developer to (`npm run sign -- --cookie`, the cookie put in the browser);
+//   2. registers a client through the management API; opens /oauth2/authorize signed out, which must
+//      land on GET /login, then signs in the way that page says (`npm run sign -- --cookie`, the
+//      cookie put in the browser) and follows its link back to the saved request;
 //   3. opens /oauth2/authorize in headless Debian Chromium (playwright-core): the consent page shows
 //      the client's name, logo and scopes, loads nothing from another origin and breaks no CSP rule;
 //      every button has an accessible name and every input is hidden or labelled (Chrome's
@@ -111,7 +112,6 @@ async function main() {
       viewport: { width: 1280, height: 900 },
       args: CHROMIUM_ARGS,
     });
-    await context.addCookies([{ name: "x-signature", value: pair.slice(eq + 1), url: base, sameSite: "Lax" }]);
     // Only the gateway and the client's redirect URI; anything else is aborted and reported.
     const foreign = [];
     await context.route("**/*", (route) => {
@@ -138,9 +138,23 @@ async function main() {
       code_challenge: CHALLENGE,
       code_challenge_method: "S256",
     });
-    log("opening /oauth2/authorize");
-    const opened = await page.goto(`${base}/oauth2/authorize?${query}`, { waitUntil: "networkidle" });
-    assert.equal(opened?.status(), 200, "the consent page answers 200");
+    // Signed out: the gateway sends the browser to its local sign-in help (AS §3; LOGIN_URL is empty).
+    log("opening /oauth2/authorize signed out");
+    await page.goto(`${base}/oauth2/authorize?${query}`, { waitUntil: "networkidle" });
+    assert.equal(new URL(page.url()).pathname, "/login", "signed out, the browser lands on /login");
+    const command = (await page.locator("pre.command").textContent()) ?? "";
+    assert.equal(command, `npm run sign -- --cookie --tenant-url ${base}`, "the page names the command for this origin");
+    await page.screenshot({ path: path.join(ARTIFACTS, "login-page.png"), fullPage: true });
+
+    // Sign in as that page says (the cookie put in the browser), then follow its link back.
+    await context.addCookies([{ name: "x-signature", value: pair.slice(eq + 1), url: base, sameSite: "Lax" }]);
+    log("signed in; following the link back to the authorize request");
+    const [opened] = await Promise.all([
+      page.waitForResponse((r) => r.url().startsWith(`${base}/oauth2/authorize?`)),
+      page.getByRole("link", { name: "Continue to the application's request" }).click(),
+    ]);
+    assert.equal(opened.status(), 200, "the consent page answers 200");
+    assert.equal(page.url(), `${base}/oauth2/authorize?${query}`, "the link led back to the saved request");
     await page.getByRole("heading", { level: 1 }).waitFor();
     assert.match(await page.locator("h1").textContent(), /Acme Sync wants to access your DocSpace account/);
     assert.match(await page.locator(".user").textContent(), /Signed in as Dev User/);

@@ -135,7 +135,7 @@ describe("GET /login (AS §3)", () => {
   });
 
   it("on loopback explains npm run sign -- --cookie and links back to the saved authorize URL", async ({ expect }) => {
-    for (const origin of ["http://localhost:8092", "http://127.0.0.1:8092", "http://[::1]:8092"]) {
+    for (const origin of ["http://localhost:8093", "http://127.0.0.1:8092", "http://[::1]:8092"]) {
       const back = `${origin}/oauth2/authorize?response_type=code&client_id=abc&state=a%26b`;
       const response = await login(origin, `x-redirect-authorization-uri=${b64(back)}`);
       expect(response.status, origin).toBe(200);
@@ -143,10 +143,16 @@ describe("GET /login (AS §3)", () => {
         "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'",
       );
       const html = await response.text();
-      expect(html).toContain("npm run sign -- --cookie");
+      // A signature counts only on its tenant_url's origin: any origin but npm start's needs --tenant-url.
+      expect(html).toContain(`<pre class="command">npm run sign -- --cookie --tenant-url ${origin}</pre>`);
       expect(html).toContain(`href="${back.replace(/&/g, "&amp;")}"`);
       expect(html).not.toMatch(/<script/i);
     }
+  });
+
+  it("on npm start's own origin the plain command", async ({ expect }) => {
+    const html = await (await login("http://localhost:8092")).text();
+    expect(html).toContain('<pre class="command">npm run sign -- --cookie</pre>');
   });
 
   it.for([

@@ -14,6 +14,7 @@ import {
 import { DEFAULT_MAX_SIGNATURE_TTL_SECONDS, DEFAULT_SIGNATURE_POLICY } from "../../src/auth/signature-policy";
 import { extractSignature, principalFromClaims, verifySignature } from "../../src/auth/x-signature";
 import { GUID_PATTERN } from "../../src/lib/ids";
+import { DEV_TENANT_URL } from "../../src/lib/sign-in";
 import { signClaims, TEST_MACHINE_KEY } from "../helpers/signature";
 
 // `npm run sign` (issue 12 item 12): the pure command-line parser of scripts/sign-args.ts — usage,
@@ -179,6 +180,8 @@ describe("--cookie and --tenant-url (signing in to /oauth2/authorize locally, AS
   it("--cookie is a flag; the tenant URL defaults to npm start's origin and can be changed", ({ expect }) => {
     expect(signed(["--cookie"]).options).toMatchObject({ cookie: true, tenantUrl: DEFAULT_TENANT_URL });
     expect(DEFAULT_TENANT_URL).toBe("http://localhost:8092");
+    // The gateway's /login page names the plain command only on this origin (src/lib/sign-in.ts).
+    expect(DEV_TENANT_URL).toBe(DEFAULT_TENANT_URL);
     const other = signed(["--user", "--cookie", "--tenant-url", "http://127.0.0.1:9000"]).options;
     expect(other).toMatchObject({ role: "user", cookie: true, tenantUrl: "http://127.0.0.1:9000" });
     expect(devClaims(other, NOW_S).tenant_url).toBe("http://127.0.0.1:9000");

@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
 import type { AppEnv } from "../../env";
 import { notFound } from "../../lib/problem";
-import { fromBase64Url, isLoopbackHost } from "../../lib/sign-in";
+import { devSignCommand, fromBase64Url, isLoopbackHost } from "../../lib/sign-in";
 import { renderLoginPage } from "../../pages/login-page";
 import { PAGE_CSP } from "../../pages/page-style";
 
@@ -32,6 +32,7 @@ export async function loginPageHandler(c: Context<AppEnv>) {
   const html = renderLoginPage({
     returnTo: returnTo(getCookie(c, "x-redirect-authorization-uri"), url.origin),
     origin: url.origin,
+    command: devSignCommand(url.origin),
   });
   return c.html(html, 200, {
     "content-security-policy": PAGE_CSP,
