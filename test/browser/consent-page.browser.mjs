@@ -143,7 +143,11 @@ async function main() {
     await page.goto(`${base}/oauth2/authorize?${query}`, { waitUntil: "networkidle" });
     assert.equal(new URL(page.url()).pathname, "/login", "signed out, the browser lands on /login");
     const command = (await page.locator("pre.command").textContent()) ?? "";
-    assert.equal(command, `npm run sign -- --cookie --tenant-url ${base}`, "the page names the command for this origin");
+    assert.equal(
+      command,
+      `npm run sign -- --cookie --tenant-url ${base}`,
+      "the page names the command for this origin",
+    );
     await page.screenshot({ path: path.join(ARTIFACTS, "login-page.png"), fullPage: true });
 
     // Sign in as that page says (the cookie put in the browser), then follow its link back.
