@@ -31,6 +31,8 @@ export default defineConfig(async () => {
             RATE_LIMIT_PATCH: "100000",
             RATE_LIMIT_DELETE: "100000",
             RATE_LIMIT_SERVICE: "100000",
+            RATE_LIMIT_TOKEN: "100000",
+            RATE_LIMIT_INTROSPECT: "100000",
           },
         },
       }),

@@ -11,10 +11,12 @@ import { accessLog } from "./middleware/access-log";
 import { identifyCaller } from "./middleware/auth";
 import { provideDependencies } from "./middleware/dependencies";
 import { noStore } from "./middleware/no-store";
+import { oauthRateLimit } from "./middleware/oauth-rate-limit";
+import { publicCorsPreflight } from "./middleware/public-cors";
 import { rateLimit } from "./middleware/rate-limit";
 import { requestContext } from "./middleware/request-context";
 import { identifyService } from "./middleware/service-auth";
-import { apiRouters, authorizationServerRouters, rootRouter } from "./routes";
+import { apiRouters, authorizationServerRouters, PUBLIC_DOCUMENT_PATHS, rootRouter } from "./routes";
 
 export type AppOptions = {
   /** Milliseconds since the epoch; tests inject a fixed or stepping clock. */
@@ -24,8 +26,10 @@ export type AppOptions = {
 /**
  * Builds the gateway: request context → access log → dependencies → caller identification →
  * rate limit → routers (in the order of routes/index.ts), with one error handler that renders
- * every failure as problem+json. The authorization server's root endpoints (`/oauth2/…`) get the
- * request context, access log and dependencies only.
+ * every failure as problem+json. The authorization server's root endpoints (`/oauth2/…`, the root
+ * `/.well-known/…` metadata) get the request context, access log and dependencies, CORS preflights
+ * on the public documents, and their own limiter (`oauthRateLimit`), with OAuth error bodies on the
+ * JSON endpoints.
  */
 export function createApp(options: AppOptions = {}) {
   const app = createRouter();
@@ -39,8 +43,13 @@ export function createApp(options: AppOptions = {}) {
   app.use(`${API_BASE}/oauth2/*`, identifyService);
   app.use(`${API_BASE}/oauth2/*`, noStore);
   app.use(`${API_BASE}/*`, rateLimit);
-  // The authorization server's root endpoints (AS §1); the JWKS is never rate limited (AS §9).
+  // The authorization server's root endpoints (AS §1), and its metadata at the root discovery paths.
   app.use("/oauth2/*", provideDependencies);
+  app.use("/.well-known/*", provideDependencies);
+  // Any origin may read the metadata and the JWKS (AS §1): preflights answered before routing.
+  for (const path of PUBLIC_DOCUMENT_PATHS) app.use(path, publicCorsPreflight);
+  // Token, revocation and introspection per client (AS §9); metadata, JWKS and userinfo are never limited.
+  app.use("/oauth2/*", oauthRateLimit);
   // Only the authorization endpoint reads the user (AS §3); the JWKS stays free of signature checks.
   app.use("/oauth2/authorize", identifyCaller);
 

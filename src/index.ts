@@ -23,7 +23,7 @@ export default {
     return (await app).fetch(request, env, ctx);
   },
 
-  /** The Cron Trigger: signing-key rotation (src/scheduled.ts), loaded on first use like the app. */
+  /** The Cron Trigger: signing-key rotation and the authorization-store purge (src/scheduled.ts), loaded on first use like the app. */
   async scheduled(controller: ScheduledController, env: Env): Promise<void> {
     const { runScheduled } = await import("./scheduled");
     await runScheduled(controller, env);

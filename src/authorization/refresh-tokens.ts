@@ -113,35 +113,51 @@ export async function revokeFamily(
   return (await revokeLiveFamilies(deps, eq(refreshFamilies.familyId, familyId), reason)) > 0;
 }
 
+/** Selects the families of a client, or of one (client, user): the owners management revocations name. */
+export function familiesOf(owner: { clientId: string; userId?: string }): SQL {
+  return and(
+    eq(refreshFamilies.clientId, owner.clientId),
+    owner.userId === undefined ? undefined : eq(refreshFamilies.userId, owner.userId),
+  ) as SQL;
+}
+
 /**
  * Revokes every live family of a client, or of one (client, user) — for client deletes, revoked
- * consent and `revoke_tokens` (AS §8), which call it before their KV write. Returns how many.
+ * consent and `revoke_tokens` (AS §8). Returns how many. A caller whose change is a batch puts
+ * `revokeFamiliesStatement` into it instead, so the families stop with that change or not at all.
  */
 export async function revokeFamiliesOf(
   deps: AuthorizationDeps,
   owner: { clientId: string; userId?: string },
   reason: FamilyRevocationReason,
 ): Promise<number> {
-  const ofOwner = and(
-    eq(refreshFamilies.clientId, owner.clientId),
-    owner.userId === undefined ? undefined : eq(refreshFamilies.userId, owner.userId),
-  );
-  return revokeLiveFamilies(deps, ofOwner, reason);
+  return revokeLiveFamilies(deps, familiesOf(owner), reason);
 }
 
-/** Marks the live families that `which` selects revoked (a revoked one keeps its time and reason); how many. */
+/**
+ * The UPDATE that marks the live families `which` selects revoked at `now` (a family already
+ * revoked keeps its first time and reason), unexecuted: for a caller's own `db.batch`.
+ */
+export function revokeFamiliesStatement(
+  db: AuthorizationDeps["db"],
+  which: SQL | undefined,
+  reason: FamilyRevocationReason,
+  now: number,
+) {
+  return db
+    .update(refreshFamilies)
+    .set({ revokedOn: now, revokedReason: reason })
+    .where(and(which, isNull(refreshFamilies.revokedOn)))
+    .returning({ familyId: refreshFamilies.familyId });
+}
+
+/** Marks the live families that `which` selects revoked; how many. */
 async function revokeLiveFamilies(
   deps: AuthorizationDeps,
   which: SQL | undefined,
   reason: FamilyRevocationReason,
 ): Promise<number> {
-  const revoked = await guardD1(
-    deps.db
-      .update(refreshFamilies)
-      .set({ revokedOn: deps.now, revokedReason: reason })
-      .where(and(which, isNull(refreshFamilies.revokedOn)))
-      .returning({ familyId: refreshFamilies.familyId }),
-  );
+  const revoked = await guardD1(revokeFamiliesStatement(deps.db, which, reason, deps.now));
   return revoked.length;
 }
 

@@ -46,11 +46,35 @@ export const consentRevokedIntent = (clientId: string, userId: string, now: numb
   entry: { revoked_before: epochSeconds(now), reason: "consent_revoked" },
 });
 
-/** The entry TTL: `MAX_TOKEN_TTL_SECONDS`, clamped to KV's 60 s minimum; the default when unset or invalid. */
-export function revocationTtlSeconds(configured: string | undefined): number {
+/**
+ * The entry TTL: `MAX_TOKEN_TTL_SECONDS`, clamped to KV's 60 s minimum; the default when unset or
+ * invalid; and never shorter than `longestTokenSeconds`, the longest lifetime of a token the
+ * authorization server issues (AS §11: `MAX_TOKEN_TTL_SECONDS` must be ≥ the refresh TTL). An entry
+ * that expired before the tokens it revokes would bring them back to life, so a smaller configured
+ * value is a misconfiguration that is overridden, not obeyed (`revocationTtlConflict` names it).
+ */
+export function revocationTtlSeconds(configured: string | undefined, longestTokenSeconds = 0): number {
+  return Math.max(configuredRevocationTtlSeconds(configured), Math.ceil(longestTokenSeconds));
+}
+
+/** `MAX_TOKEN_TTL_SECONDS` as read, before the floor of the longest token. */
+function configuredRevocationTtlSeconds(configured: string | undefined): number {
   const n = Number(configured);
   if (!configured || !Number.isFinite(n) || n <= 0) return DEFAULT_MAX_TOKEN_TTL_SECONDS;
   return Math.max(MIN_KV_TTL_SECONDS, Math.floor(n));
+}
+
+/**
+ * When `MAX_TOKEN_TTL_SECONDS` is shorter than the longest token, what to log (once per isolate)
+ * about raising it; `undefined` when the configuration is consistent.
+ */
+export function revocationTtlConflict(
+  configured: string | undefined,
+  longestTokenSeconds: number,
+): { configured_seconds: number; effective_seconds: number } | undefined {
+  const read = configuredRevocationTtlSeconds(configured);
+  const effective = revocationTtlSeconds(configured, longestTokenSeconds);
+  return effective > read ? { configured_seconds: read, effective_seconds: effective } : undefined;
 }
 
 /** Reads one entry; a malformed value counts as absent. */

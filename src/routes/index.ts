@@ -6,7 +6,10 @@ import { clientsByIdRouter } from "./clients-by-id/clients-by-id.index";
 import { consentsRouter } from "./consents/consents.index";
 import { createDocsRouter } from "./docs/docs.index";
 import { jwksRouter } from "./jwks/jwks.index";
+import { JWKS_PATH } from "./jwks/jwks.routes";
 import { loginRouter } from "./login/login.index";
+import { metadataRouter } from "./metadata/metadata.index";
+import { METADATA_PATHS } from "./metadata/metadata.routes";
 import { oauth2Router } from "./oauth2/oauth2.index";
 import { rootRouter } from "./root/root.index";
 import { scopesRouter } from "./scopes/scopes.index";
@@ -25,12 +28,16 @@ export function apiRouters(documentFor: () => OpenApiDocument): AppRouter[] {
 
 /**
  * The authorization server's endpoints, at root paths (AS §1: `/oauth2/…`, not under the API base),
- * in match order, and `GET /login` (AS §3). Not behind the API's rate limiter; those that need one
- * (AS §9) add it themselves.
+ * in match order, and `GET /login` (AS §3). Not behind the API's rate limiter; token, revocation
+ * and introspection are limited per client by `oauthRateLimit` (app.ts), the authorize endpoint by
+ * its handler (`takeAuthorizeQuota`), the JWKS and metadata never (AS §9).
  */
 export function authorizationServerRouters(): AppRouter[] {
-  return [jwksRouter, authorizeRouter, loginRouter];
+  return [jwksRouter, metadataRouter, authorizeRouter, loginRouter];
 }
+
+/** The public documents any origin may read (AS §1): the JWKS and the metadata at every discovery path. */
+export const PUBLIC_DOCUMENT_PATHS: readonly string[] = [JWKS_PATH, ...Object.values(METADATA_PATHS)];
 
 /** `GET /`, outside the API: links to the docs (mounted on the app itself, not under the API base). */
 export { rootRouter };

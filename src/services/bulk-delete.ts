@@ -1,7 +1,8 @@
 import { and, asc, eq, type SQL, sql } from "drizzle-orm";
 import type { Principal } from "../auth/principal";
+import { revokeFamiliesStatement } from "../authorization/refresh-tokens";
 import { guardD1 } from "../db/errors";
-import { clientSecrets, clients, consents } from "../db/schema";
+import { clientSecrets, clients, consents, refreshFamilies } from "../db/schema";
 import { forbidden, HttpProblem, PROBLEM_TYPES } from "../lib/problem";
 import { revokeThenChange } from "../revocation/protocol";
 import { clientDeletedIntent } from "../revocation/revocations";
@@ -89,6 +90,8 @@ async function deleteClientsInScope(
           // Audit first, while the rows exist: one 9904 event per client this batch really deletes.
           auditClientEvents(db, auditContextOf(principal, deps.request), AUDIT_ACTIONS.delete, doomed, deps.now),
           db.delete(consents).where(inIdSet(consents.clientId)),
+          // Refresh families have no foreign key to the client: revoked, not deleted (AS §8).
+          revokeFamiliesStatement(db, sql`${refreshFamilies.clientId} IN ${idSet}`, "client_deleted", deps.now),
           db.delete(clientSecrets).where(inIdSet(clientSecrets.clientId)),
           db.delete(clients).where(doomed),
         ]),

@@ -1,8 +1,9 @@
 import { and, eq } from "drizzle-orm";
 import type { Principal } from "../auth/principal";
+import { familiesOf, revokeFamiliesStatement } from "../authorization/refresh-tokens";
 import type { Database } from "../db/client";
 import { guardD1 } from "../db/errors";
-import { type ClientRow, clientSecrets, clients, consents, scopes } from "../db/schema";
+import { type ClientRow, clientSecrets, clients, consents, refreshFamilies, scopes } from "../db/schema";
 import { clientNotFound, validationFailed } from "../lib/problem";
 import { revokeThenChange } from "../revocation/protocol";
 import { clientDeletedIntent, consentRevokedIntent, tokensRevokedIntent } from "../revocation/revocations";
@@ -116,6 +117,8 @@ export async function deleteClient(deps: ServiceDeps, principal: Principal, clie
         // Audit first, while the row exists.
         auditClientEvents(db, auditContextOf(principal, deps.request), AUDIT_ACTIONS.delete, id, deps.now),
         db.delete(consents).where(eq(consents.clientId, id)),
+        // Refresh families have no foreign key to the client: they are revoked, not deleted (AS §8).
+        revokeFamiliesStatement(db, familiesOf({ clientId: id }), "client_deleted", deps.now),
         db.delete(clientSecrets).where(eq(clientSecrets.clientId, id)),
         db.delete(clients).where(eq(clients.clientId, id)),
       ]),
@@ -138,17 +141,20 @@ export async function changeActivation(
   const { clientId: id } = await findManageableClient(deps.db, principal, clientId);
   const { db } = deps;
   const intents = revokeTokens ? [tokensRevokedIntent(id, deps.now)] : [];
-  await revokeThenChange(revocationStoreOf(deps), intents, () =>
-    guardD1(
-      db.batch([
-        db
-          .update(clients)
-          .set({ enabled, modifiedOn: deps.now, modifiedBy: principal.userId })
-          .where(eq(clients.clientId, id)),
-        auditClientEvents(db, auditContextOf(principal, deps.request), AUDIT_ACTIONS.activation, id, deps.now),
-      ]),
-    ),
-  );
+  const update = db
+    .update(clients)
+    .set({ enabled, modifiedOn: deps.now, modifiedBy: principal.userId })
+    .where(eq(clients.clientId, id));
+  const audit = auditClientEvents(db, auditContextOf(principal, deps.request), AUDIT_ACTIONS.activation, id, deps.now);
+  await revokeThenChange(revocationStoreOf(deps), intents, async () => {
+    if (revokeTokens) {
+      // With the client's refresh families, in the same batch: they stop with the change or not at all (AS §8).
+      const families = revokeFamiliesStatement(db, familiesOf({ clientId: id }), "tokens_revoked", deps.now);
+      await guardD1(db.batch([update, audit, families]));
+    } else {
+      await guardD1(db.batch([update, audit]));
+    }
+  });
 }
 
 /**
@@ -162,6 +168,7 @@ export async function revokeClientTokens(deps: ServiceDeps, principal: Principal
     guardD1(
       db.batch([
         auditClientEvents(db, auditContextOf(principal, deps.request), AUDIT_ACTIONS.revokeTokens, id, deps.now),
+        revokeFamiliesStatement(db, familiesOf({ clientId: id }), "tokens_revoked", deps.now),
       ]),
     ),
   );
@@ -189,6 +196,12 @@ export async function revokeConsent(deps: ServiceDeps, principal: Principal, cli
               eq(consents.clientId, id),
             ),
           ),
+        revokeFamiliesStatement(
+          db,
+          and(familiesOf({ clientId: id, userId: principal.userId }), eq(refreshFamilies.tenant, principal.tenantId)),
+          "consent_revoked",
+          deps.now,
+        ),
         auditClientEvents(db, auditContextOf(principal, deps.request), AUDIT_ACTIONS.revoke, id, deps.now),
       ]),
     ),

@@ -160,7 +160,11 @@ describe("the document", () => {
     expect(documented.size).toBeGreaterThanOrEqual(SDK_OPERATION_IDS.length + 3);
     // Both halves are really there: the API under its base, the authorization server at the root (AS §1).
     expect([...documented].filter((entry) => !entry.includes(` ${API_BASE}/`)).sort()).toEqual([
+      "GET /.well-known/oauth-authorization-server",
+      "GET /.well-known/oauth-authorization-server/oauth2",
+      "GET /.well-known/openid-configuration",
       "GET /login",
+      "GET /oauth2/.well-known/openid-configuration",
       "GET /oauth2/authorize",
       "GET /oauth2/jwks",
       "POST /oauth2/authorize",
