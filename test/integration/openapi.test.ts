@@ -415,14 +415,8 @@ describe("the browser operations answer as documented", () => {
     if (!op) throw new Error(`${id} is not documented`);
     return op.operation;
   };
-  /**
-   * Violations other than the quota headers: /oauth2/authorize is documented as rate limited (AS §9)
-   * and its limiter is wired by another change; until then its responses carry no RateLimit headers.
-   */
   const violations = async (id: string, response: Response) =>
-    (await new SchemaChecker(DOCUMENT).responseViolations(operation(id), response)).filter(
-      (v) => !/header RateLimit/.test(v),
-    );
+    new SchemaChecker(DOCUMENT).responseViolations(operation(id), response);
 
   it("authorize: consent page, error page, redirects", async ({ expect }) => {
     const { client } = await newAuthorizeClient();

@@ -2,10 +2,12 @@ import type { Context } from "hono";
 import { setCookie } from "hono/cookie";
 import type { Principal } from "../../auth/principal";
 import type { AppEnv } from "../../env";
+import type { OAuthErrorCode } from "../../lib/oauth-error";
 import { base64UrlOf, consentUiOf, isLoopbackHost, isTenantOrigin, loginUrlFor } from "../../lib/sign-in";
 import { renderConsentPage } from "../../pages/consent-page";
 import { renderErrorPage } from "../../pages/error-page";
 import { consentPageCsp, PAGE_CSP, PAGE_STYLESHEET } from "../../pages/page-style";
+import { type AuthorizeRateLimit, takeAuthorizeQuota } from "../../rate-limit/authorize";
 import {
   type AuthorizationDecision,
   type AuthorizationResponse,
@@ -24,7 +26,7 @@ const COOKIE_MAX_AGE_SECONDS = 600;
 const NO_STORE = { "cache-control": "no-store", "referrer-policy": "no-referrer" };
 
 /** An HTML page of the authorization server with its security headers. */
-function page(c: Context<AppEnv>, status: 200 | 400 | 403, body: Promise<string>, csp = PAGE_CSP) {
+function page(c: Context<AppEnv>, status: 200 | 400 | 403 | 429, body: Promise<string>, csp = PAGE_CSP) {
   return c.html(body, status, {
     ...NO_STORE,
     "content-security-policy": csp,
@@ -33,7 +35,7 @@ function page(c: Context<AppEnv>, status: 200 | 400 | 403, body: Promise<string>
   });
 }
 
-const errorPage = (c: Context<AppEnv>, status: 400 | 403, title: string, message: string) =>
+const errorPage = (c: Context<AppEnv>, status: 400 | 403 | 429, title: string, message: string) =>
   page(c, status, renderErrorPage({ title, message }), PAGE_CSP);
 
 function redirect(c: Context<AppEnv>, location: string) {
@@ -59,23 +61,60 @@ function setFlowCookie(c: Context<AppEnv>, url: URL, name: string, value: string
 
 const responseUrl = (response: AuthorizationResponse, url: URL) => redirectUrlOf(response, url.origin);
 
+/** An OAuth error back to a redirect URI the client registered (RFC 6749 §4.1.2.1, with `iss`). */
+function redirectError(
+  c: Context<AppEnv>,
+  url: URL,
+  redirectUri: string,
+  state: string | null,
+  error: OAuthErrorCode,
+  description: string,
+) {
+  const params: Record<string, string> = { error, error_description: description };
+  if (state !== null) params.state = state;
+  return redirect(c, responseUrl({ redirectUri, params }, url));
+}
+
+/**
+ * One unit of the authorize bucket (AS §9) of the signed-in user, else of the IP; its RateLimit
+ * headers go on whatever the handler answers. Taken first, before the request's writes.
+ */
+async function takeQuota(c: Context<AppEnv>, principal: Principal | undefined): Promise<AuthorizeRateLimit> {
+  const caller = principal
+    ? { tenantId: principal.tenantId, userId: principal.userId }
+    : { ip: c.req.header("cf-connecting-ip") ?? null };
+  const limit = await takeAuthorizeQuota(c.env, caller, c.get("requestId"));
+  for (const [name, value] of Object.entries(limit.headers)) c.header(name, value);
+  return limit;
+}
+
+/** What a refused request is told: over quota, or the limiter is down (RFC 6749 has no rate-limit error). */
+const tooManyRequests = (limit: AuthorizeRateLimit) =>
+  limit.reason === "limiter_unavailable"
+    ? "The service is busy; try again in a moment."
+    : `Too many authorization requests; try again in ${limit.retryAfterSeconds ?? 1} seconds.`;
+
 /**
  * GET /oauth2/authorize (AS §4): check the request, then who the user is, then a code at once or
  * the consent step. See services/authorize-request.ts for why the query is read raw.
  */
 export async function authorizeHandler(c: Context<AppEnv>) {
   const url = new URL(c.req.url);
+  const principal = signedInHere(c.var.principal, url.origin);
+  const limit = await takeQuota(c, principal);
+  // Even a refused request is checked (one client read), so that a refusal goes to the client only
+  // through a redirect URI it registered: `temporarily_unavailable` (AS §9), else the page.
   const check = await checkAuthorizeRequest(c.var.deps.db, url.searchParams);
   if (check.kind === "page") return errorPage(c, 400, check.title, check.message);
   if (check.kind === "redirect_error") {
-    const params: Record<string, string> = { error: check.error, error_description: check.description };
-    if (check.state !== null) params.state = check.state;
-    return redirect(c, responseUrl({ redirectUri: check.redirectUri, params }, url));
+    return redirectError(c, url, check.redirectUri, check.state, check.error, check.description);
+  }
+  const { request } = check;
+  if (!limit.allowed) {
+    return redirectError(c, url, request.redirectUri, request.state, "temporarily_unavailable", tooManyRequests(limit));
   }
 
-  const { request } = check;
   const loginUrl = loginUrlFor(c.env.LOGIN_URL, url.origin, request.client.clientId);
-  const principal = signedInHere(c.var.principal, url.origin);
   if (!principal) {
     setFlowCookie(c, url, RETURN_COOKIE, base64UrlOf(url.href));
     return redirect(c, loginUrl);
@@ -122,6 +161,9 @@ function single(value: unknown): string | undefined {
 /** POST /oauth2/authorize (AS §4 step 8): the consent page's form, or DocSpace's consent UI. */
 export async function decideAuthorizationHandler(c: Context<AppEnv>) {
   const url = new URL(c.req.url);
+  const principal = signedInHere(c.var.principal, url.origin);
+  const limit = await takeQuota(c, principal);
+  if (!limit.allowed) return errorPage(c, 429, "Too many requests", tooManyRequests(limit));
   const type = (c.req.header("content-type") ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
   const browser = type === "application/x-www-form-urlencoded";
   if (!browser && type !== "multipart/form-data") {
@@ -135,7 +177,6 @@ export async function decideAuthorizationHandler(c: Context<AppEnv>) {
   ) {
     return errorPage(c, 403, "Request refused", "The decision did not come from this site's consent page.");
   }
-  const principal = signedInHere(c.var.principal, url.origin);
   if (!principal) {
     return errorPage(
       c,

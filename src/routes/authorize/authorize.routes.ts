@@ -99,7 +99,7 @@ export const getAuthorizeRoute = createRoute({
     200: { ...html("The consent page (CONSENT_UI=builtin)."), headers: PAGE_HEADERS },
     302: {
       description:
-        "To the client (code, or an OAuth error once the redirect URI is trusted), or to LOGIN_URL (not signed in, or CONSENT_UI=docspace). Cookies `x-redirect-authorization-uri` and, when consent is needed, `client_state` (HttpOnly, SameSite=Lax, 10 minutes).",
+        "To the client (code, or an OAuth error once the redirect URI is trusted — `temporarily_unavailable` over the authorize quota, AS §9), or to LOGIN_URL (not signed in, or CONSENT_UI=docspace). Cookies `x-redirect-authorization-uri` and, when consent is needed, `client_state` (HttpOnly, SameSite=Lax, 10 minutes).",
       headers: {
         Location: LOCATION,
         "Set-Cookie": { description: "`x-redirect-authorization-uri`, `client_state`.", schema: { type: "string" } },
@@ -152,5 +152,9 @@ export const postAuthorizeRoute = createRoute({
       headers: PAGE_HEADERS,
     },
     403: { ...html("Not same-origin, or no valid x-signature for this origin."), headers: PAGE_HEADERS },
+    429: {
+      ...html("Over the user's (or, signed out, the IP's) authorize quota (AS §9), or the limiter is unreachable."),
+      headers: PAGE_HEADERS,
+    },
   },
 });
