@@ -27,6 +27,12 @@ export const DEFAULT_USER_IDS: Readonly<Record<DevRole, string>> = Object.freeze
   guest: "2d6a1bd3-5c8e-4f9b-a04c-9c3f4a5b6c7d",
 });
 
+/** The tenant URL of dev signatures: `npm start`'s origin, which /oauth2/authorize compares (AS §2). */
+export const DEFAULT_TENANT_URL = "http://localhost:8092";
+
+/** The cookie the gateway reads the x-signature from (src/auth/x-signature.ts `extractSignature`). */
+export const SIGNATURE_COOKIE = "x-signature";
+
 /** What to sign. */
 export type SignOptions = {
   role: DevRole;
@@ -35,6 +41,10 @@ export type SignOptions = {
   /** Whether `userId` is the role's default (not given with `--user-id`). */
   defaultUserId: boolean;
   ttlSeconds: number;
+  /** `tenant_url`: the origin the signature may authorize on (AS §2). */
+  tenantUrl: string;
+  /** Print a browser cookie (`--cookie`) instead of the bare token. */
+  cookie: boolean;
 };
 
 /** The outcome of parsing: print the usage, refuse with one line, or sign (with warnings for stderr). */
@@ -45,6 +55,7 @@ export type SignArgs =
 
 /** The text of `npm run sign -- --help`. */
 export const SIGN_USAGE = `Usage: npm run sign -- [--admin | --user | --guest] [--tenant N] [--user-id GUID] [--ttl SECONDS]
+                      [--tenant-url URL] [--cookie]
 
 Prints an x-signature signed with DOCSPACE_MACHINE_KEY from .dev.vars. The token alone goes to
 stdout (who it is for goes to stderr), so it can be captured:
@@ -63,11 +74,16 @@ Options:
   --user-id GUID   sign as this user id instead of the role's own
   --ttl SECONDS    lifetime in seconds (default ${DEFAULT_SIGN_TTL_SECONDS}, as DocSpace mints them); the gateway
                    refuses more than MAX_SIGNATURE_TTL_SECONDS (default ${GATEWAY_DEFAULT_MAX_TTL_SECONDS})
+  --tenant-url URL the signature's tenant_url (default ${DEFAULT_TENANT_URL}); /oauth2/authorize accepts a
+                   signature only on that origin
+  --cookie         print the x-signature as a browser cookie instead of the bare token: a Set-Cookie
+                   value, then a document.cookie line to paste into the browser's devtools console on
+                   the gateway's page (used to sign in to /oauth2/authorize locally; see GET /login)
   -h, --help       print this text and exit
 `;
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const VALUE_OPTIONS = ["tenant", "user-id", "ttl"] as const;
+const VALUE_OPTIONS = ["tenant", "user-id", "ttl", "tenant-url"] as const;
 type ValueOption = (typeof VALUE_OPTIONS)[number];
 
 const isRole = (name: string): name is DevRole => (ROLES as readonly string[]).includes(name);
@@ -89,6 +105,7 @@ export function parseSignArgs(argv: readonly string[]): SignArgs {
   if (argv.includes("--help") || argv.includes("-h")) return { kind: "help" };
   const error = (message: string): SignArgs => ({ kind: "error", message });
   let role: DevRole | undefined;
+  let cookie = false;
   const values: Partial<Record<ValueOption, string>> = {};
 
   for (let i = 0; i < argv.length; i++) {
@@ -103,6 +120,9 @@ export function parseSignArgs(argv: readonly string[]): SignArgs {
       if (inline !== undefined) return error(`--${name} takes no value`);
       if (role !== undefined && role !== name) return error(`choose one role, not both --${role} and --${name}`);
       role = name;
+    } else if (name === "cookie") {
+      if (inline !== undefined) return error("--cookie takes no value");
+      cookie = true;
     } else if (isValueOption(name)) {
       if (values[name] !== undefined) return error(`--${name} is given twice`);
       let value = inline;
@@ -130,6 +150,11 @@ export function parseSignArgs(argv: readonly string[]): SignArgs {
     return error(`--user-id must be a GUID like ${DEFAULT_USER_IDS.user}, not ${JSON.stringify(userId)}`);
   }
 
+  const tenantUrl = values["tenant-url"] ?? DEFAULT_TENANT_URL;
+  if (!/^https?:\/\/[^/?#\s]+$/.test(tenantUrl)) {
+    return error(`--tenant-url must be an origin like ${DEFAULT_TENANT_URL}, not ${JSON.stringify(tenantUrl)}`);
+  }
+
   const chosenRole = role ?? "admin";
   const warnings =
     ttlSeconds > GATEWAY_DEFAULT_MAX_TTL_SECONDS
@@ -146,6 +171,8 @@ export function parseSignArgs(argv: readonly string[]): SignArgs {
       userId: userId ?? DEFAULT_USER_IDS[chosenRole],
       defaultUserId: userId === undefined,
       ttlSeconds,
+      tenantUrl,
+      cookie,
     },
     warnings,
   };
@@ -160,7 +187,7 @@ export function devClaims(options: SignOptions, nowSeconds: number): Record<stri
     user_name: `Dev ${name}`,
     user_email: `${options.role}@example.com`,
     tenant_id: String(options.tenantId),
-    tenant_url: "http://localhost:8092",
+    tenant_url: options.tenantUrl,
     is_admin: String(options.role === "admin"),
     is_guest: String(options.role === "guest"),
     is_public: String(options.role !== "guest"),
@@ -174,4 +201,17 @@ export function describeSignature(options: SignOptions, nowSeconds: number): str
   const id = options.defaultUserId ? `${options.userId} (the ${options.role} default)` : options.userId;
   const until = new Date((nowSeconds + options.ttlSeconds) * 1000).toISOString();
   return `x-signature for ${options.role} ${id} in tenant ${options.tenantId}, valid ${options.ttlSeconds} s until ${until}`;
+}
+
+/**
+ * The x-signature as a browser cookie (`--cookie`): a `Set-Cookie` value and a `document.cookie`
+ * line for the devtools console, both living as long as the token. Not HttpOnly (script sets it);
+ * SameSite=Lax so it rides along the top-level navigation to /oauth2/authorize.
+ */
+export function signatureCookie(token: string, ttlSeconds: number): { setCookie: string; documentCookie: string } {
+  const attributes = `Path=/; Max-Age=${ttlSeconds}; SameSite=Lax`;
+  return {
+    setCookie: `${SIGNATURE_COOKIE}=${token}; ${attributes}`,
+    documentCookie: `document.cookie = "${SIGNATURE_COOKIE}=${token}; ${attributes}";`,
+  };
 }

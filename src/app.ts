@@ -57,6 +57,8 @@ export function createApp(options: AppOptions = {}) {
   app.use(TOKEN_PATH, identifyCaller);
   // Token, revocation and introspection per client (AS §9); metadata, JWKS and userinfo are never limited.
   app.use("/oauth2/*", oauthRateLimit);
+  // Only the authorization endpoint reads the user (AS §3); the JWKS stays free of signature checks.
+  app.use("/oauth2/authorize", identifyCaller);
 
   // The document is generated from the whole app on first request, so every router appears in it.
   for (const router of apiRouters(() => openApiDocumentFor(app))) api.route("/", router);

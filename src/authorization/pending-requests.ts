@@ -58,8 +58,9 @@ export async function consumePendingRequest(
   id: string,
   csrfToken: string,
   userId: string,
+  tenant?: number,
 ): Promise<AuthorizationRequestRow | null> {
-  return consumeWhere(deps, id, userId, eq(authorizationRequests.csrfHash, await hashToken(csrfToken)));
+  return consumeWhere(deps, id, userId, eq(authorizationRequests.csrfHash, await hashToken(csrfToken)), tenant);
 }
 
 /**
@@ -74,19 +75,22 @@ export async function consumePendingRequestOfClient(
   id: string,
   clientId: string,
   userId: string,
+  tenant?: number,
 ): Promise<AuthorizationRequestRow | null> {
-  return consumeWhere(deps, id, userId, eq(authorizationRequests.clientId, clientId));
+  return consumeWhere(deps, id, userId, eq(authorizationRequests.clientId, clientId), tenant);
 }
 
 /**
  * The single-use UPDATE both consumers share: an unconsumed, unexpired request of this id and user
- * that also meets `proof` (the CSRF token's hash, or the client) is marked consumed and returned.
+ * that also meets `proof` (the CSRF token's hash, or the client) is marked consumed and returned;
+ * with `tenant`, only a request made in that tenant (a user id alone does not name one tenant's user).
  */
 async function consumeWhere(
   deps: AuthorizationDeps,
   id: string,
   userId: string,
   proof: SQL,
+  tenant?: number,
 ): Promise<AuthorizationRequestRow | null> {
   const [row] = await guardD1(
     deps.db
@@ -97,6 +101,7 @@ async function consumeWhere(
           eq(authorizationRequests.id, id),
           proof,
           eq(authorizationRequests.userId, userId),
+          tenant === undefined ? undefined : eq(authorizationRequests.tenant, tenant),
           isNull(authorizationRequests.consumedOn),
           gt(authorizationRequests.expiresOn, deps.now),
         ),

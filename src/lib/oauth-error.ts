@@ -16,6 +16,7 @@ export type OAuthErrorCode =
   | "unauthorized_client"
   | "unsupported_grant_type"
   | "unsupported_token_type"
+  | "unsupported_response_type"
   | "invalid_scope"
   | "access_denied"
   | "invalid_token"

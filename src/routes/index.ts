@@ -1,11 +1,13 @@
 import type { OpenApiDocument } from "../lib/openapi-types";
 import type { AppRouter } from "../lib/router";
+import { authorizeRouter } from "./authorize/authorize.index";
 import { clientsRouter } from "./clients/clients.index";
 import { clientsByIdRouter } from "./clients-by-id/clients-by-id.index";
 import { consentsRouter } from "./consents/consents.index";
 import { createDocsRouter } from "./docs/docs.index";
 import { jwksRouter } from "./jwks/jwks.index";
 import { JWKS_PATH } from "./jwks/jwks.routes";
+import { loginRouter } from "./login/login.index";
 import { metadataRouter } from "./metadata/metadata.index";
 import { METADATA_PATHS } from "./metadata/metadata.routes";
 import { oauth2Router } from "./oauth2/oauth2.index";
@@ -27,11 +29,12 @@ export function apiRouters(documentFor: () => OpenApiDocument): AppRouter[] {
 
 /**
  * The authorization server's endpoints, at root paths (AS §1: `/oauth2/…`, not under the API base),
- * in match order. Not behind the API's rate limiter; token, revocation and introspection are limited
- * per client by `oauthRateLimit` (app.ts), the JWKS and metadata never (AS §9).
+ * in match order, and `GET /login` (AS §3). Not behind the API's rate limiter; token, revocation
+ * and introspection are limited per client by `oauthRateLimit` (app.ts), the authorize endpoint by
+ * its handler (`takeAuthorizeQuota`), the JWKS and metadata never (AS §9).
  */
 export function authorizationServerRouters(): AppRouter[] {
-  return [jwksRouter, metadataRouter, tokenRouter];
+  return [jwksRouter, metadataRouter, authorizeRouter, tokenRouter, loginRouter];
 }
 
 /** The public documents any origin may read (AS §1): the JWKS and the metadata at every discovery path. */

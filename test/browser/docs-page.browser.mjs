@@ -9,145 +9,29 @@
 //      with the documented example body, which must answer 201;
 //   4. saves screenshots under test/artifacts/ and always stops the server.
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { chromium } from "playwright-core";
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const ARTIFACTS = path.join(ROOT, "test", "artifacts");
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const WRANGLER = path.join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
-const STARTUP_TIMEOUT_MS = 120_000;
-const run = promisify(execFile);
-
-/** A port the OS says is free on the loopback interface right now. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, mintSignature, ROOT, startGateway } from "./gateway.mjs";
 
 const log = (message) => console.log(`[docs-page] ${message}`);
-
-/** `wrangler dev` in its own process group, so stopping it also stops workerd. */
-function startGateway(port, inspectorPort, persistTo) {
-  const child = spawn(
-    process.execPath,
-    [
-      WRANGLER,
-      "dev",
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--inspector-port",
-      String(inspectorPort),
-      "--persist-to",
-      persistTo,
-      "--show-interactive-dev-session=false",
-    ],
-    {
-      cwd: ROOT,
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-    },
-  );
-  let output = "";
-  const keep = (chunk) => {
-    output = (output + chunk.toString()).slice(-20_000);
-  };
-  child.stdout.on("data", keep);
-  child.stderr.on("data", keep);
-  return { child, output: () => output };
-}
-
-function stopGateway(gateway) {
-  if (!gateway || gateway.child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-gateway.child.pid, "SIGKILL");
-      } catch {}
-      resolve();
-    }, 10_000);
-    gateway.child.once("exit", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    try {
-      // The negative pid addresses the process group this script started (wrangler and its workerd).
-      process.kill(-gateway.child.pid, "SIGTERM");
-    } catch {
-      clearTimeout(timer);
-      resolve();
-    }
-  });
-}
-
-async function waitForGateway(base, gateway) {
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (gateway.child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${gateway.output()}`);
-    try {
-      const response = await fetch(`${base}/api/2.0/openapi.json`);
-      if (response.ok) return await response.json();
-    } catch {}
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  throw new Error(`wrangler dev did not answer within ${STARTUP_TIMEOUT_MS} ms:\n${gateway.output()}`);
-}
-
-async function mintSignature(userId, tenant) {
-  const { stdout } = await run(
-    process.execPath,
-    ["scripts/sign.ts", "--admin", "--tenant", String(tenant), "--user-id", userId],
-    { cwd: ROOT },
-  );
-  return stdout.trim();
-}
 
 async function main() {
   assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM} (apt-get install -y chromium)`);
   mkdirSync(ARTIFACTS, { recursive: true });
-  const scratch = mkdtempSync(path.join(tmpdir(), "docs-page-browser-"));
-  const persistTo = path.join(scratch, "state");
-  const userDataDir = path.join(scratch, "chromium-profile");
   let gateway;
   let context;
   const stop = async () => {
     await context?.close().catch(() => {});
-    await stopGateway(gateway);
-    rmSync(scratch, { recursive: true, force: true });
+    await gateway?.stop();
   };
   process.once("SIGINT", () => stop().then(() => process.exit(130)));
   process.once("SIGTERM", () => stop().then(() => process.exit(143)));
 
   try {
-    await run(process.execPath, ["scripts/ensure-dev-vars.mjs"], { cwd: ROOT });
-    log("applying migrations to a throw-away local D1");
-    await run(process.execPath, [WRANGLER, "d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo], {
-      cwd: ROOT,
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1" },
-    });
-    const port = await freePort();
-    const inspectorPort = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    log(`starting wrangler dev on ${base}`);
-    gateway = startGateway(port, inspectorPort, persistTo);
-    const document = await waitForGateway(base, gateway);
+    gateway = await startGateway(log, "docs-page");
+    const { base, document } = gateway;
     const operationIds = Object.values(document.paths).flatMap((item) =>
       Object.values(item)
         .map((op) => op.operationId)
@@ -155,20 +39,11 @@ async function main() {
     );
     assert.ok(operationIds.includes("createClient"), "the document lists createClient");
 
-    context = await chromium.launchPersistentContext(userDataDir, {
+    context = await chromium.launchPersistentContext(path.join(gateway.scratch, "chromium-profile"), {
       executablePath: CHROMIUM,
       headless: true,
       viewport: { width: 1280, height: 900 },
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
+      args: CHROMIUM_ARGS,
     });
     // No internet: anything not served by the gateway itself is aborted and reported.
     const foreign = [];
@@ -201,7 +76,7 @@ async function main() {
 
     // Paste an x-signature the way a user does: Authorize → xSignatureHeader → Authorize.
     const userId = randomUUID();
-    const signature = await mintSignature(userId, 424242);
+    const signature = await mintSignature("admin", userId, 424242);
     await page.locator("button.authorize").first().click();
     const scheme = page.locator(".auth-container", { hasText: "xSignatureHeader" });
     await scheme.locator("input").fill(signature);

@@ -8,6 +8,16 @@ import { API_BASE } from "../../src/lib/paths";
 import { PROBLEM_TYPES } from "../../src/lib/problem";
 import { createClientAs } from "../helpers/api";
 import { appFetcher } from "../helpers/app";
+import {
+  authorize,
+  authorizeParams,
+  consentFields,
+  cookieValue,
+  newAuthorizeClient,
+  postDecision,
+  postDocSpaceDecision,
+  setCookies,
+} from "../helpers/authorize";
 import { unreachableDurableObjects } from "../helpers/faults";
 import {
   fetchDocument,
@@ -39,6 +49,14 @@ const SDK_OPERATION_IDS = [
   "changeActivation",
   "revokeUserClient",
 ];
+
+/**
+ * Browser navigations answering HTML pages and redirects rather than JSON (AS §3, §4): their errors
+ * are HTML pages, their success a 302 or a page, so the JSON sweep below does not fit them; they get
+ * their own test ("the browser operations") against the same document.
+ */
+const BROWSER_OPERATIONS = new Set(["authorize", "decideAuthorization", "getLoginPage"]);
+const JSON_OPERATIONS = OPERATIONS.filter((op) => !BROWSER_OPERATIONS.has(op.id));
 
 type Fetcher = (request: Request) => Promise<Response>;
 const workerFetch: Fetcher = (request) => exports.default.fetch(request);
@@ -168,12 +186,15 @@ describe("the document", () => {
     expect([...routed].filter((entry) => !documented.has(entry))).toEqual([]);
     expect(documented.size).toBeGreaterThanOrEqual(SDK_OPERATION_IDS.length + 3);
     // Both halves are really there: the API under its base, the authorization server at the root (AS §1).
-    expect([...documented].filter((entry) => !entry.includes(` ${API_BASE}/`))).toEqual([
-      "GET /oauth2/jwks",
-      "GET /oauth2/.well-known/openid-configuration",
-      "GET /.well-known/openid-configuration",
-      "GET /.well-known/oauth-authorization-server/oauth2",
+    expect([...documented].filter((entry) => !entry.includes(` ${API_BASE}/`)).sort()).toEqual([
       "GET /.well-known/oauth-authorization-server",
+      "GET /.well-known/oauth-authorization-server/oauth2",
+      "GET /.well-known/openid-configuration",
+      "GET /login",
+      "GET /oauth2/.well-known/openid-configuration",
+      "GET /oauth2/authorize",
+      "GET /oauth2/jwks",
+      "POST /oauth2/authorize",
       "POST /oauth2/token",
     ]);
   });
@@ -230,9 +251,13 @@ describe("the document", () => {
         if (!limited) expect(headers, `${id} ${status}`).not.toContain("RateLimit-Policy");
         if (status === "429") expect(headers, `${id} ${status}`).toContain("Retry-After");
         if (status.startsWith("4") || status.startsWith("5")) {
-          // The authorization server's JSON endpoints answer RFC 6749 errors, not problem+json (AS §1).
-          const errorMedia = isOAuthJsonPath(path) ? "application/json" : "application/problem+json";
-          expect(Object.keys(response.content ?? {}), `${id} ${status}`).toEqual([errorMedia]);
+          const media = Object.keys(response.content ?? {});
+          // A browser page's own errors are HTML pages (AS §4 steps 1–2: never JSON, never a redirect);
+          // the authorization server's JSON endpoints answer RFC 6749 errors, not problem+json (AS §1).
+          if (BROWSER_OPERATIONS.has(id) && media[0] === "text/html")
+            expect(media, `${id} ${status}`).toEqual(["text/html"]);
+          else if (isOAuthJsonPath(path)) expect(media, `${id} ${status}`).toEqual(["application/json"]);
+          else expect(media, `${id} ${status}`).toEqual(["application/problem+json"]);
         }
       }
     }
@@ -325,7 +350,7 @@ describe("the response check itself", () => {
 });
 
 describe("every operation answers as documented", () => {
-  it.for(OPERATIONS)("$id: success and error responses match the documented schemas", async (op, { expect }) => {
+  it.for(JSON_OPERATIONS)("$id: success and error responses match the documented schemas", async (op, { expect }) => {
     const checker = new SchemaChecker(DOCUMENT);
     const seen: string[] = [];
     const expectDocumented = async (label: string, request: Request, fetcher: Fetcher = workerFetch) => {
@@ -425,6 +450,69 @@ describe("every operation answers as documented", () => {
     else expect([503, success.status], `${op.id} limiter unreachable`).toContain(outage.status);
 
     expect(seen.length).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe("the browser operations answer as documented", () => {
+  const operation = (id: string) => {
+    const op = OPERATIONS.find((o) => o.id === id);
+    if (!op) throw new Error(`${id} is not documented`);
+    return op.operation;
+  };
+  const violations = async (id: string, response: Response) =>
+    new SchemaChecker(DOCUMENT).responseViolations(operation(id), response);
+
+  it("authorize: consent page, error page, redirects", async ({ expect }) => {
+    const { client } = await newAuthorizeClient();
+    const caller = newCaller("USER");
+    const seen: number[] = [];
+    for (const [query, options] of [
+      [authorizeParams(client.client_id), { caller }],
+      [authorizeParams(client.client_id, { scope: "openid" }), { caller }],
+      [authorizeParams(client.client_id), {}],
+      [authorizeParams(client.client_id, { response_type: "token" }), { caller }],
+      [authorizeParams(crypto.randomUUID()), { caller }],
+    ] as const) {
+      const response = await authorize(query, options);
+      seen.push(response.status);
+      expect(await violations("authorize", response), String(response.status)).toEqual([]);
+    }
+    expect(seen).toEqual([200, 302, 302, 302, 400]);
+  });
+
+  it("decideAuthorization: 302, 200 with X-Redirect-URI, 400, 403", async ({ expect }) => {
+    const { client } = await newAuthorizeClient();
+    const caller = newCaller("USER");
+    const page = await authorize(authorizeParams(client.client_id), { caller });
+    const state = cookieValue(setCookies(page).get("client_state"));
+    const fields = consentFields(await page.text());
+    const form = { request_id: fields.requestId, csrf_token: fields.csrfToken, decision: "allow" };
+    const crossSite = await postDecision(form, { caller, headers: { origin: "https://evil.example" } });
+    const allowed = await postDecision(form, { caller });
+    const replayed = await postDecision(form, { caller });
+    const second = await authorize(authorizeParams(client.client_id, { scope: "files:write" }), { caller });
+    const docspace = await postDocSpaceDecision(
+      {
+        client_id: client.client_id,
+        state: cookieValue(setCookies(second).get("client_state")),
+        scope: ["files:write"],
+      },
+      { caller },
+    );
+    expect(state).not.toBe("");
+    const responses = [crossSite, allowed, replayed, docspace];
+    expect(responses.map((r) => r.status)).toEqual([403, 302, 400, 200]);
+    for (const response of responses) {
+      expect(await violations("decideAuthorization", response), String(response.status)).toEqual([]);
+    }
+  });
+
+  it("getLoginPage: the page on loopback, 404 elsewhere", async ({ expect }) => {
+    const local = await workerFetch(new Request("http://127.0.0.1:8092/login"));
+    const remote = await workerFetch(new Request(`${GATEWAY}/login`));
+    expect([local.status, remote.status]).toEqual([200, 404]);
+    expect(await violations("getLoginPage", local)).toEqual([]);
+    expect(await violations("getLoginPage", remote)).toEqual([]);
   });
 });
 

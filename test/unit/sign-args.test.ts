@@ -1,6 +1,7 @@
 import { describe, it } from "vitest";
 import {
   DEFAULT_SIGN_TTL_SECONDS,
+  DEFAULT_TENANT_URL,
   DEFAULT_USER_IDS,
   describeSignature,
   devClaims,
@@ -8,10 +9,12 @@ import {
   parseSignArgs,
   SIGN_USAGE,
   type SignArgs,
+  signatureCookie,
 } from "../../scripts/sign-args";
 import { DEFAULT_MAX_SIGNATURE_TTL_SECONDS, DEFAULT_SIGNATURE_POLICY } from "../../src/auth/signature-policy";
-import { principalFromClaims, verifySignature } from "../../src/auth/x-signature";
+import { extractSignature, principalFromClaims, verifySignature } from "../../src/auth/x-signature";
 import { GUID_PATTERN } from "../../src/lib/ids";
+import { DEV_TENANT_URL } from "../../src/lib/sign-in";
 import { signClaims, TEST_MACHINE_KEY } from "../helpers/signature";
 
 // `npm run sign` (issue 12 item 12): the pure command-line parser of scripts/sign-args.ts — usage,
@@ -32,7 +35,17 @@ describe("help", () => {
   });
 
   it("the usage names every option, the default lifetime and the gateway's cap", ({ expect }) => {
-    for (const option of ["--admin", "--user", "--guest", "--tenant", "--user-id", "--ttl", "--help"]) {
+    for (const option of [
+      "--admin",
+      "--user",
+      "--guest",
+      "--tenant",
+      "--user-id",
+      "--ttl",
+      "--tenant-url",
+      "--cookie",
+      "--help",
+    ]) {
       expect(SIGN_USAGE).toContain(option);
     }
     expect(SIGN_USAGE).toContain(`default ${DEFAULT_SIGN_TTL_SECONDS}`);
@@ -45,7 +58,15 @@ describe("defaults", () => {
   it("no arguments: the admin of tenant 1 with the admin's id, for DocSpace's 5 minutes", ({ expect }) => {
     expect(parseSignArgs([])).toEqual({
       kind: "sign",
-      options: { role: "admin", tenantId: 1, userId: DEFAULT_USER_IDS.admin, defaultUserId: true, ttlSeconds: 300 },
+      options: {
+        role: "admin",
+        tenantId: 1,
+        userId: DEFAULT_USER_IDS.admin,
+        defaultUserId: true,
+        ttlSeconds: 300,
+        tenantUrl: "http://localhost:8092",
+        cookie: false,
+      },
       warnings: [],
     });
   });
@@ -118,6 +139,16 @@ describe("errors: one line each, nothing signed", () => {
     [["--ttl", "99999999999"], '--ttl must be a whole number of seconds >= 1, not "99999999999"'],
     [["--user-id", "admin"], `--user-id must be a GUID like ${DEFAULT_USER_IDS.user}, not "admin"`],
     [["--user-id="], `--user-id must be a GUID like ${DEFAULT_USER_IDS.user}, not ""`],
+    [["--cookie=yes"], "--cookie takes no value"],
+    [["--tenant-url"], "--tenant-url needs a value"],
+    [
+      ["--tenant-url", "localhost:8092"],
+      '--tenant-url must be an origin like http://localhost:8092, not "localhost:8092"',
+    ],
+    [
+      ["--tenant-url", "http://x.test/path"],
+      '--tenant-url must be an origin like http://localhost:8092, not "http://x.test/path"',
+    ],
   ] as const)("%j: %s", ([args, message], { expect }) => {
     const result: SignArgs = parseSignArgs(args);
     expect(result).toEqual({ kind: "error", message });
@@ -142,5 +173,30 @@ describe("what it signs", () => {
       tenantId: 42,
       userId: DEFAULT_USER_IDS[role],
     });
+  });
+});
+
+describe("--cookie and --tenant-url (signing in to /oauth2/authorize locally, AS §3)", () => {
+  it("--cookie is a flag; the tenant URL defaults to npm start's origin and can be changed", ({ expect }) => {
+    expect(signed(["--cookie"]).options).toMatchObject({ cookie: true, tenantUrl: DEFAULT_TENANT_URL });
+    expect(DEFAULT_TENANT_URL).toBe("http://localhost:8092");
+    // The gateway's /login page names the plain command only on this origin (src/lib/sign-in.ts).
+    expect(DEV_TENANT_URL).toBe(DEFAULT_TENANT_URL);
+    const other = signed(["--user", "--cookie", "--tenant-url", "http://127.0.0.1:9000"]).options;
+    expect(other).toMatchObject({ role: "user", cookie: true, tenantUrl: "http://127.0.0.1:9000" });
+    expect(devClaims(other, NOW_S).tenant_url).toBe("http://127.0.0.1:9000");
+    expect(devClaims(signed([]).options, NOW_S).tenant_url).toBe("http://localhost:8092");
+  });
+
+  it("prints a Set-Cookie value and a document.cookie line that the gateway reads as the x-signature", async ({
+    expect,
+  }) => {
+    const token = await signClaims(devClaims(signed(["--user", "--cookie"]).options, NOW_S));
+    const { setCookie, documentCookie } = signatureCookie(token, 300);
+    expect(setCookie).toBe(`x-signature=${token}; Path=/; Max-Age=300; SameSite=Lax`);
+    expect(documentCookie).toBe(`document.cookie = "x-signature=${token}; Path=/; Max-Age=300; SameSite=Lax";`);
+    // What a browser sends back: the name=value part.
+    const sent = new Headers({ cookie: `other=1; ${setCookie.split(";")[0]}` });
+    expect(extractSignature(sent)).toBe(token);
   });
 });
