@@ -50,7 +50,8 @@ export type AuthorizationDecision =
   | { kind: "respond"; response: AuthorizationResponse };
 
 /** The signed-in user as the flow needs them. */
-export type AuthorizingUser = Pick<Principal, "tenantId" | "userId" | "issuedAt">;
+export type AuthorizingUser = Pick<Principal, "tenantId" | "userId" | "issuedAt"> &
+  Partial<Pick<Principal, "userName" | "userEmail">>;
 
 const withState = (params: Record<string, string>, state: string | null) =>
   state === null ? params : { ...params, state };
@@ -82,6 +83,9 @@ export async function startAuthorization(
       codeChallenge: request.codeChallenge,
       nonce: request.nonce,
       authTime: user.issuedAt ?? deps.now,
+      // The ID token's `name` and `email` (AS §5.4): the signature's, kept with the code.
+      userName: user.userName ?? null,
+      userEmail: user.userEmail ?? null,
     });
     return {
       kind: "respond",
@@ -208,6 +212,8 @@ async function decide(
     codeChallenge: pending.codeChallenge,
     nonce: pending.nonce,
     authTime: user.issuedAt ?? deps.now,
+    userName: user.userName ?? null,
+    userEmail: user.userEmail ?? null,
   });
   return {
     kind: "respond",

@@ -13,7 +13,7 @@ export const ISSUER = `${ORIGIN}/oauth2`;
 export const AUTHORIZE = `${ORIGIN}/oauth2/authorize`;
 /** A valid S256 challenge (RFC 7636 appendix B). */
 export const CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-export const VERIFIER = "dBjftJeZ4CVP-mJ0kz8bcB1iOWyJ4jCGmyd4ZtM-qW8";
+export const VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
 /** An x-signature for `caller` whose tenant_url is `origin` (AS §2). */
 export function signatureAt(
