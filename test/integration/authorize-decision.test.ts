@@ -4,6 +4,7 @@ import { describe, it, vi } from "vitest";
 import { call } from "../helpers/api";
 import { appFetcher } from "../helpers/app";
 import {
+  AUTHORIZE,
   authorize,
   authorizeParams,
   consentFields,
@@ -404,6 +405,74 @@ describe("DocSpace's consent UI (AS §4 step 8)", () => {
     // Single use.
     const again = await postDocSpaceDecision({ client_id: client.client_id, state, scope: ["files:read"] }, { caller });
     expect(again.status).toBe(400);
+  });
+
+  it("needs the x-signature header, which a cross-site form cannot send: the cookie alone is refused", async ({
+    expect,
+  }) => {
+    const fetcher = docspace();
+    const { client } = await newAuthorizeClient();
+    const caller = newCaller("USER");
+    const state = await pendingState(fetcher, client.client_id, caller);
+    const signature = await signatureAt(caller, ORIGIN, fetcher);
+    const form = new FormData();
+    form.append("client_id", client.client_id);
+    form.append("state", state);
+    form.append("scope", "files:read");
+    const cookieOnly = await fetcher(
+      new Request(AUTHORIZE, {
+        method: "POST",
+        headers: { cookie: `x-signature=${signature}`, "x-disable-redirect": "true" },
+        body: form,
+        redirect: "manual",
+      }),
+    );
+    expect(cookieOnly.status).toBe(403);
+    expect(cookieOnly.headers.get("x-redirect-uri")).toBeNull();
+    expect(await codesOf(client.client_id)).toEqual([]);
+    // Nothing was consumed: the same decision with the header goes through.
+    const response = await postDocSpaceDecision(
+      { client_id: client.client_id, state, scope: ["files:read"] },
+      { caller, fetcher },
+    );
+    expect(response.status).toBe(200);
+  });
+
+  it("refuses a repeated or over-long field as unreadable, changing nothing", async ({ expect }) => {
+    const fetcher = docspace();
+    const { client } = await newAuthorizeClient();
+    const caller = newCaller("USER");
+    const state = await pendingState(fetcher, client.client_id, caller);
+    const signature = await signatureAt(caller, ORIGIN, fetcher);
+    for (const fields of [
+      [
+        ["client_id", client.client_id],
+        ["state", state],
+        ["state", state],
+      ],
+      [
+        ["client_id", client.client_id],
+        ["state", "s".repeat(129)],
+      ],
+      [
+        ["client_id", client.client_id],
+        ["state", state],
+        ["scope", "x".repeat(257)],
+      ],
+    ]) {
+      const form = new FormData();
+      for (const [name, value] of fields) form.append(name as string, value as string);
+      const refused = await fetcher(
+        new Request(AUTHORIZE, {
+          method: "POST",
+          headers: { "x-signature": signature, "x-disable-redirect": "true" },
+          body: form,
+          redirect: "manual",
+        }),
+      );
+      expect(refused.status).toBe(400);
+    }
+    expect(await codesOf(client.client_id)).toEqual([]);
   });
 
   it("without X-Disable-Redirect the answer is a 302 to the same URL", async ({ expect }) => {

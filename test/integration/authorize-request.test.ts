@@ -90,6 +90,21 @@ describe("before the redirect URI is trusted: an HTML error page, never a redire
     await expectErrorPage(await authorize(authorizeParams(client.client_id, { redirect_uri: null })), expect);
   });
 
+  it.for([
+    ["state", 2049],
+    ["nonce", 513],
+    ["redirect_uri", 2049],
+    ["scope", 2049],
+  ] as [string, number][])(
+    "an over-long %s (zod's bounds): the page, nothing stored",
+    async ([name, length], { expect }) => {
+      const { client } = await newAuthorizeClient();
+      const query = authorizeParams(client.client_id, { [name]: "a".repeat(length) });
+      const html = await expectErrorPage(await authorize(query, { caller: newCaller("USER") }), expect);
+      expect(html).toContain("too long");
+    },
+  );
+
   it("the client is checked before the user: no sign-in bounce for a bad request", async ({ expect }) => {
     const response = await authorize(authorizeParams(crypto.randomUUID()));
     await expectErrorPage(response, expect);

@@ -17,6 +17,12 @@ import {
   startAuthorization,
 } from "../../services/authorize-decision";
 import { checkAuthorizeRequest } from "../../services/authorize-request";
+import {
+  AuthorizeQueryValuesSchema,
+  BrowserDecisionSchema,
+  DocSpaceDecisionSchema,
+  queryValuesOf,
+} from "./authorize.routes";
 
 /** Cookies of AS §3 and §4 step 8: the pending id for DocSpace's consent UI, and the way back after sign-in. */
 const CLIENT_STATE_COOKIE = "client_state";
@@ -102,6 +108,10 @@ export async function authorizeHandler(c: Context<AppEnv>) {
   const url = new URL(c.req.url);
   const principal = signedInHere(c.var.principal, url.origin);
   const limit = await takeQuota(c, principal);
+  if (!AuthorizeQueryValuesSchema.safeParse(queryValuesOf(url.searchParams)).success) {
+    // Too long to be a request of ours, whichever parameter it is: the page, never a redirect.
+    return errorPage(c, 400, "Invalid request", "A parameter of the request is too long.");
+  }
   // Even a refused request is checked (one client read), so that a refusal goes to the client only
   // through a redirect URI it registered: `temporarily_unavailable` (AS §9), else the page.
   const check = await checkAuthorizeRequest(c.var.deps.db, url.searchParams);
@@ -153,11 +163,6 @@ function isSameOrigin(headers: Headers, origin: string): boolean {
   return sent === origin || headers.get("sec-fetch-site") === "same-origin";
 }
 
-/** One form field as a string, or undefined when it is missing, repeated or a file. */
-function single(value: unknown): string | undefined {
-  return typeof value === "string" ? value : undefined;
-}
-
 /** POST /oauth2/authorize (AS §4 step 8): the consent page's form, or DocSpace's consent UI. */
 export async function decideAuthorizationHandler(c: Context<AppEnv>) {
   const url = new URL(c.req.url);
@@ -177,6 +182,11 @@ export async function decideAuthorizationHandler(c: Context<AppEnv>) {
   ) {
     return errorPage(c, 403, "Request refused", "The decision did not come from this site's consent page.");
   }
+  // DocSpace's consent UI sends the signature as a header, which a cross-site form cannot set: the
+  // multipart decision needs it there even when the cookie signs the user in (CSRF safety).
+  if (!browser && c.req.header("x-signature") === undefined) {
+    return errorPage(c, 403, "Request refused", "The decision must carry the x-signature header.");
+  }
   if (!principal) {
     return errorPage(
       c,
@@ -193,26 +203,26 @@ export async function decideAuthorizationHandler(c: Context<AppEnv>) {
     return errorPage(c, 400, "Unreadable request", "The decision could not be read.");
   }
 
+  // A repeated field arrives as an array and a file as a File: both fail the schemas' strings.
   let decision: AuthorizationDecision;
   if (browser) {
-    const requestId = single(body.request_id);
-    const csrfToken = single(body.csrf_token);
-    const choice = single(body.decision);
-    if (!requestId || !csrfToken || (choice !== "allow" && choice !== "deny")) {
-      return errorPage(c, 400, "Unreadable request", "The decision is incomplete.");
-    }
-    decision = await decideInBrowser(c.var.deps, principal, { requestId, csrfToken, allow: choice === "allow" });
-  } else {
-    const requestId = single(body.state);
-    const clientId = single(body.client_id);
-    const scopes = body.scope === undefined ? [] : Array.isArray(body.scope) ? body.scope : [body.scope];
-    if (!requestId || !clientId || scopes.some((s) => typeof s !== "string")) {
-      return errorPage(c, 400, "Unreadable request", "The decision is incomplete.");
-    }
-    decision = await decideInDocSpace(c.var.deps, principal, {
+    const form = BrowserDecisionSchema.safeParse(body);
+    if (!form.success) return errorPage(c, 400, "Unreadable request", "The decision is incomplete.");
+    const { request_id: requestId, csrf_token: csrfToken } = form.data;
+    decision = await decideInBrowser(c.var.deps, principal, {
       requestId,
-      clientId,
-      granted: scopes as string[],
+      csrfToken,
+      allow: form.data.decision === "allow",
+    });
+  } else {
+    // One `scope` field arrives as a string, several as an array.
+    const scope = body.scope === undefined || Array.isArray(body.scope) ? body.scope : [body.scope];
+    const form = DocSpaceDecisionSchema.safeParse({ ...body, scope });
+    if (!form.success) return errorPage(c, 400, "Unreadable request", "The decision is incomplete.");
+    decision = await decideInDocSpace(c.var.deps, principal, {
+      requestId: form.data.state,
+      clientId: form.data.client_id,
+      granted: form.data.scope ?? [],
     });
   }
 

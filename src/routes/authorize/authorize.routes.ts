@@ -2,12 +2,13 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { describedProblem, TAGS, X_SIGNATURE_SECURITY } from "../../lib/openapi-responses";
 
 /**
- * Contracts of the authorization endpoint (AS §1, §3, §4). They document; they do not validate.
- * Every check after the redirect URI was trusted must answer with a redirect to that URI (RFC 6749
- * §4.1.2.1) and a repeated parameter is itself an error, so the handlers read the raw query and
- * body and services/authorize-request.ts decides. A zod validator would answer problem+json before
- * the handler could redirect, so these schemas are only registered in the document
- * (`openAPIRegistry.registerPath`) and the handlers are plain routes (authorize.index.ts).
+ * Contracts of the authorization endpoint (AS §1, §3, §4). Every check after the redirect URI was
+ * trusted must answer with a redirect to that URI (RFC 6749 §4.1.2.1) and a repeated parameter is
+ * itself an error, so a route validator (which answers problem+json before the handler runs) cannot
+ * be used: the routes are registered for the document (`openAPIRegistry.registerPath`) and the
+ * handlers run the zod schemas themselves — `AuthorizeQueryValuesSchema` bounds every query value
+ * (the error page on failure), the decision schemas read the POSTed forms — and
+ * services/authorize-request.ts judges the rest.
  */
 
 export const AUTHORIZE_PATH = "/oauth2/authorize";
@@ -41,20 +42,51 @@ export const AuthorizeQuerySchema = z.object({
   nonce: param("OpenID Connect: copied into the ID token.", "n-0S6_WzA2Mj"),
 });
 
+/**
+ * The longest value each query parameter may have. Checked by zod before anything else (an over-long
+ * value gets the error page, never a redirect); everything else about the query is the service's.
+ */
+const QUERY_MAX_LENGTHS = {
+  response_type: 64,
+  client_id: 64,
+  redirect_uri: 2048,
+  scope: 2048,
+  state: 2048,
+  code_challenge: 1024,
+  code_challenge_method: 16,
+  nonce: 512,
+} as const;
+
+/** Every value of every parameter the endpoint reads (repeats included: the service refuses them). */
+export const AuthorizeQueryValuesSchema = z.object(
+  Object.fromEntries(
+    Object.entries(QUERY_MAX_LENGTHS).map(([name, max]) => [name, z.array(z.string().max(max))]),
+  ) as Record<keyof typeof QUERY_MAX_LENGTHS, z.ZodArray<z.ZodString>>,
+);
+
+/** The query's values by parameter, as `AuthorizeQueryValuesSchema` reads them. */
+export function queryValuesOf(query: URLSearchParams): Record<string, string[]> {
+  return Object.fromEntries(Object.keys(QUERY_MAX_LENGTHS).map((name) => [name, query.getAll(name)]));
+}
+
+/** A random value of ours (pending id, CSRF token): 43 base64url characters; a little slack, never more. */
+const opaque = z.string().min(1).max(128);
+
 export const BrowserDecisionSchema = z
   .object({
-    request_id: z.string().openapi({ description: "The pending request's id (a hidden field of the consent page)." }),
-    csrf_token: z.string().openapi({ description: "The CSRF token bound to the pending request (hidden field)." }),
+    request_id: opaque.openapi({ description: "The pending request's id (a hidden field of the consent page)." }),
+    csrf_token: opaque.openapi({ description: "The CSRF token bound to the pending request (hidden field)." }),
     decision: z.enum(["allow", "deny"]).openapi({ description: "The button the user pressed." }),
   })
   .openapi("AuthorizationDecisionForm");
 
 export const DocSpaceDecisionSchema = z
   .object({
-    client_id: z.string().openapi({ description: "The client the pending request is for." }),
-    state: z.string().openapi({ description: "The pending request's id, from the `client_state` cookie." }),
+    client_id: z.string().min(1).max(64).openapi({ description: "The client the pending request is for." }),
+    state: opaque.openapi({ description: "The pending request's id, from the `client_state` cookie." }),
     scope: z
-      .array(z.string())
+      .array(z.string().max(256))
+      .max(64)
       .optional()
       .openapi({ description: "One field per granted scope, a subset of the requested ones. None: the user denied." }),
   })
