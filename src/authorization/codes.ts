@@ -25,20 +25,24 @@ export type CodeInput = {
   userEmail?: string | null;
 };
 
+/** The family a redemption started and its first refresh token (plain, returned this once). */
+export type StartedFamily = { familyId: string; refreshToken: string; expiresOn: number };
+
 /** The outcome of presenting a code at the token endpoint. */
 export type CodeRedemption =
-  /** This call consumed the code; the row carries everything it was bound to. */
-  | { kind: "redeemed"; code: AuthorizationCodeRow }
   /**
-   * The code had already been redeemed by this client: a replay. The family its first redemption
-   * started (null if none was started) has been revoked, and no family can start from it any more.
+   * This call consumed the code and, in the same batch, started its refresh family: the row carries
+   * everything the code was bound to (and `familyId`), `family` the first refresh token.
+   */
+  | { kind: "redeemed"; code: AuthorizationCodeRow; family: StartedFamily }
+  /**
+   * The code had already been redeemed by this client: a replay. The family its redemption started
+   * has been revoked (reason `code_replay`); `familyId` is null only for a code redeemed before
+   * redemption and family start became one batch.
    */
   | { kind: "replayed"; familyId: string | null }
   /** Unknown, expired, or bound to another client; nothing changed. */
   | { kind: "invalid" };
-
-/** The family a redemption started and its first refresh token (plain, returned this once). */
-export type StartedFamily = { familyId: string; refreshToken: string; expiresOn: number };
 
 /** Issues a code for `input`, valid for `CODE_TTL_SECONDS`; returns the plain code (stored hashed). */
 export async function issueCode(deps: AuthorizationDeps, input: CodeInput): Promise<string> {
@@ -55,30 +59,54 @@ export async function issueCode(deps: AuthorizationDeps, input: CodeInput): Prom
 }
 
 /**
- * Redeems a code exactly once (AS §10): `UPDATE … SET consumed_on WHERE code_hash = ? AND client_id
- * = ? AND consumed_on IS NULL AND expires_on > now RETURNING *`. D1 runs statements one at a time,
- * so of any number of concurrent calls exactly one gets the row. When none is returned, a code this
- * client already redeemed is a replay: its family is revoked and the code is marked so that a
- * family the first redemption has not started yet never starts (`startFamily`).
+ * Redeems a code exactly once (AS §10) and starts its refresh family, in ONE batch (D1 runs a batch
+ * as one transaction, so no other statement lands in between):
+ * (1) `UPDATE … SET consumed_on = now, family_id = <new id> WHERE code_hash = ? AND client_id = ? AND
+ * consumed_on IS NULL AND expires_on > now RETURNING *` — of any number of concurrent calls exactly
+ * one gets the row; (2) insert the family from the code row only where `family_id` is the id this
+ * call generated, i.e. only if (1) matched; (3) insert its first refresh token from that family.
+ * The family copies client, user, tenant and scopes from the code and expires
+ * `REFRESH_TOKEN_TTL_SECONDS` from now, as does its first token.
+ *
+ * When (1) returns no row, a code this client already redeemed is a replay: the family its
+ * redemption started is revoked (RFC 6749 §4.1.2: a replay revokes what the code issued) and the
+ * code is marked `replayed_on`.
  */
 export async function redeemCode(deps: AuthorizationDeps, code: string, clientId: string): Promise<CodeRedemption> {
   const { db, now } = deps;
   const codeHash = await hashToken(code);
-  const [row] = await guardD1(
-    db
-      .update(authorizationCodes)
-      .set({ consumedOn: now })
-      .where(
-        and(
-          eq(authorizationCodes.codeHash, codeHash),
-          eq(authorizationCodes.clientId, clientId),
-          isNull(authorizationCodes.consumedOn),
-          gt(authorizationCodes.expiresOn, now),
-        ),
-      )
-      .returning(),
+  const familyId = crypto.randomUUID();
+  const refreshToken = randomToken();
+  const tokenHash = await hashToken(refreshToken);
+  const expiresOn = now + deps.authorization.refreshTokenTtlMs;
+  const [consumed] = await guardD1(
+    db.batch([
+      db
+        .update(authorizationCodes)
+        .set({ consumedOn: now, familyId })
+        .where(
+          and(
+            eq(authorizationCodes.codeHash, codeHash),
+            eq(authorizationCodes.clientId, clientId),
+            isNull(authorizationCodes.consumedOn),
+            gt(authorizationCodes.expiresOn, now),
+          ),
+        )
+        .returning(),
+      // INSERT … SELECT with raw SQL lists every column in table order (Drizzle's contract for it).
+      // `family_id` is this call's fresh UUID only if statement (1) just set it.
+      db.insert(refreshFamilies).select(
+        sql`SELECT ${familyId}, client_id, tenant, user_id, scopes, ${now}, ${expiresOn}, NULL, NULL
+          FROM ${authorizationCodes} WHERE code_hash = ${codeHash} AND family_id = ${familyId}`,
+      ),
+      db.insert(refreshTokens).select(
+        sql`SELECT ${tokenHash}, family_id, ${now}, expires_on, NULL, NULL
+          FROM ${refreshFamilies} WHERE family_id = ${familyId}`,
+      ),
+    ]),
   );
-  if (row) return { kind: "redeemed", code: row };
+  const [row] = consumed;
+  if (row) return { kind: "redeemed", code: row, family: { familyId, refreshToken, expiresOn } };
 
   const [seen] = await guardD1(
     db
@@ -110,41 +138,4 @@ export async function redeemCode(deps: AuthorizationDeps, code: string, clientId
     ]),
   );
   return { kind: "replayed", familyId: marked[0]?.familyId ?? null };
-}
-
-/**
- * Starts the refresh family of a code this process just redeemed, with its first refresh token,
- * and records the family on the code — one batch, all or nothing. The family copies client, user,
- * tenant and scopes from the code row and expires `REFRESH_TOKEN_TTL_SECONDS` from now, as does its
- * first token. Returns null, writing nothing, when the code was replayed in the meantime (or
- * already started a family): the caller then answers `invalid_grant`.
- */
-export async function startFamily(deps: AuthorizationDeps, code: AuthorizationCodeRow): Promise<StartedFamily | null> {
-  const { db, now } = deps;
-  const familyId = crypto.randomUUID();
-  const refreshToken = randomToken();
-  const tokenHash = await hashToken(refreshToken);
-  const expiresOn = now + deps.authorization.refreshTokenTtlMs;
-  const familyExists = sql`EXISTS (SELECT 1 FROM ${refreshFamilies} WHERE ${refreshFamilies.familyId} = ${familyId})`;
-  const [, , recorded] = await guardD1(
-    db.batch([
-      // INSERT … SELECT with raw SQL lists every column in table order (Drizzle's contract for it).
-      db.insert(refreshFamilies).select(
-        sql`SELECT ${familyId}, client_id, tenant, user_id, scopes, ${now}, ${expiresOn}, NULL, NULL
-          FROM ${authorizationCodes}
-          WHERE code_hash = ${code.codeHash} AND consumed_on IS NOT NULL
-            AND replayed_on IS NULL AND family_id IS NULL`,
-      ),
-      db.insert(refreshTokens).select(
-        sql`SELECT ${tokenHash}, family_id, ${now}, expires_on, NULL, NULL
-          FROM ${refreshFamilies} WHERE family_id = ${familyId}`,
-      ),
-      db
-        .update(authorizationCodes)
-        .set({ familyId })
-        .where(and(eq(authorizationCodes.codeHash, code.codeHash), isNull(authorizationCodes.familyId), familyExists))
-        .returning({ familyId: authorizationCodes.familyId }),
-    ]),
-  );
-  return recorded.length > 0 ? { familyId, refreshToken, expiresOn } : null;
 }

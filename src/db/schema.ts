@@ -167,8 +167,8 @@ export const authorizationRequests = sqliteTable(
 
 /**
  * Authorization codes (AS §4 step 9), keyed by the SHA-256 of the code — never the code. Redeemed
- * exactly once by a conditional UPDATE (AS §10). `family_id` names the refresh family the
- * redemption started; `replayed_on` marks a second redemption, after which no family may start.
+ * exactly once by a conditional UPDATE (AS §10) that also sets `family_id`, the refresh family the
+ * same batch starts; `replayed_on` records the first replay (a second redemption), which revoked it.
  */
 export const authorizationCodes = sqliteTable(
   "authorization_codes",

@@ -9,8 +9,9 @@ import { codeForm, consentedCode, redeem, refreshCall, type TestClient, tokenCal
 // 503 temporarily_unavailable with no-store, no token is ever returned whose family or refresh row
 // is missing, and a failed batch writes nothing. A refresh keeps the old state (its rotation is the
 // last step, so the old token still works). A code is single use even when its request fails after
-// consuming it: the state is then "consumed, nothing issued" (no live family), and the client goes
-// back to /oauth2/authorize — resurrecting a code would reopen replay.
+// consuming it (and starting its family, in the same batch): the state is then "consumed, nothing
+// issued" (the family revoked, its refresh token never disclosed), and the client goes back to
+// /oauth2/authorize — resurrecting a code would reopen replay.
 
 type Plan = Parameters<typeof faultyD1>[1];
 
@@ -75,17 +76,22 @@ describe("D1 failing during a code redemption", () => {
     }
   });
 
-  it("the family's batch broken at every position: nothing of it is written", async ({ expect }) => {
+  it("the redemption batch (consume the code, start its family) broken at every position: nothing of it is written, and the code still redeems", async ({
+    expect,
+  }) => {
     for (let position = 0; position <= 3; position++) {
       const { client, code } = await consentedCode();
       const { fetcher } = faultyFetcher({
         breakBatchAt: position,
-        onlyBatchMatching: /^insert into "refresh_families"/,
+        onlyBatchMatching: /^update "authorization_codes" set "consumed_on"/,
       });
       await expectUnavailable(expect, await tokenCall(codeForm(client, code), { fetcher }));
       expect(await storedFamiliesOf(client.client_id)).toEqual([]);
-      expect((await storedCodesOf(client.client_id))[0]?.family_id).toBeNull();
+      expect((await storedCodesOf(client.client_id))[0]).toMatchObject({ consumed_on: null, family_id: null });
       expect(await orphanTokens()).toEqual([]);
+      const retry = await tokenCall(codeForm(client, code));
+      expect(retry.status).toBe(200);
+      await expectFullyIssued(expect, client, (await retry.json()) as Record<string, string>);
     }
   });
 });

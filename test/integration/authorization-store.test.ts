@@ -1,5 +1,5 @@
 import { describe, it } from "vitest";
-import { issueCode, redeemCode, startFamily } from "../../src/authorization/codes";
+import { issueCode, redeemCode } from "../../src/authorization/codes";
 import {
   consumePendingRequest,
   consumePendingRequestOfClient,
@@ -14,7 +14,6 @@ import {
 } from "../../src/authorization/refresh-tokens";
 import { authorizationSettings } from "../../src/authorization/settings";
 import { hashToken } from "../../src/authorization/tokens";
-import type { AuthorizationCodeRow } from "../../src/db/schema";
 import {
   CODE_TTL_MS,
   codeInput,
@@ -37,14 +36,12 @@ import {
 
 const at = (now: number) => storeDeps(now).deps;
 
-/** Issues and redeems a code, then starts its family; returns the redeemed row and the family. */
+/** Issues and redeems a code (which starts its family); returns the redeemed row and the family. */
 async function familyFromNewCode(owner = newOwner(), now = T0) {
   const code = await issueCode(at(now), codeInput(owner));
   const redemption = await redeemCode(at(now + 1_000), code, owner.clientId);
   if (redemption.kind !== "redeemed") throw new Error(`expected a redemption, got ${redemption.kind}`);
-  const family = await startFamily(at(now + 1_000), redemption.code);
-  if (!family) throw new Error("expected a family");
-  return { owner, code, row: redemption.code, family };
+  return { owner, code, row: redemption.code, family: redemption.family };
 }
 
 describe("pending authorization requests", () => {
@@ -122,8 +119,14 @@ describe("authorization codes", () => {
     const code = await issueCode(at(T0), input);
     expect(code).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const redemption = await redeemCode(at(T0 + 1_000), code, input.clientId);
+    if (redemption.kind !== "redeemed") throw new Error(redemption.kind);
     expect(redemption).toEqual({
       kind: "redeemed",
+      family: {
+        familyId: expect.any(String),
+        refreshToken: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+        expiresOn: T0 + 1_000 + REFRESH_TTL_MS,
+      },
       code: {
         // Optional in CodeInput (migration 0004); null when the issuer did not pass them.
         userName: null,
@@ -134,7 +137,7 @@ describe("authorization codes", () => {
         expiresOn: T0 + CODE_TTL_MS,
         consumedOn: T0 + 1_000,
         replayedOn: null,
-        familyId: null,
+        familyId: redemption.family.familyId,
       },
     });
   });
@@ -169,7 +172,7 @@ describe("authorization codes", () => {
     expect(rows.map((r) => r.consumed_on).sort()).toEqual([null, T0 + CODE_TTL_MS - 1].sort());
   });
 
-  it("starting a family records it on the code and issues the first refresh token, hashed at rest", async ({
+  it("the redemption starts a family, records it on the code and issues the first refresh token, hashed at rest", async ({
     expect,
   }) => {
     const { owner, code, family } = await familyFromNewCode();
@@ -204,9 +207,9 @@ describe("authorization codes", () => {
     expect(atRest).not.toContain(family.refreshToken);
   });
 
-  it("a code starts at most one family", async ({ expect }) => {
-    const { owner, row } = await familyFromNewCode();
-    expect(await startFamily(at(T0 + 2_000), row)).toBeNull();
+  it("a code starts at most one family: a second redemption adds none", async ({ expect }) => {
+    const { owner, code } = await familyFromNewCode();
+    expect((await redeemCode(at(T0 + 2_000), code, owner.clientId)).kind).toBe("replayed");
     expect(await storedFamiliesOf(owner.clientId)).toHaveLength(1);
   });
 
@@ -229,15 +232,13 @@ describe("authorization codes", () => {
     expect(replay).toEqual({ kind: "replayed", familyId: family.familyId });
   });
 
-  it("a replay before the family started means it never starts", async ({ expect }) => {
+  it("an invalid redemption (unknown, expired, another client's) starts no family", async ({ expect }) => {
     const input = codeInput();
     const code = await issueCode(at(T0), input);
-    const first = await redeemCode(at(T0 + 1_000), code, input.clientId);
-    expect(await redeemCode(at(T0 + 1_500), code, input.clientId)).toEqual({ kind: "replayed", familyId: null });
-    expect(first.kind).toBe("redeemed");
-    expect(await startFamily(at(T0 + 2_000), (first as { code: AuthorizationCodeRow }).code)).toBeNull();
+    expect(await redeemCode(at(T0 + 1_000), code, crypto.randomUUID())).toEqual({ kind: "invalid" });
+    expect(await redeemCode(at(T0 + CODE_TTL_MS), code, input.clientId)).toEqual({ kind: "invalid" });
     expect(await storedFamiliesOf(input.clientId)).toEqual([]);
-    expect((await storedCodesOf(input.clientId))[0]).toMatchObject({ replayed_on: T0 + 1_500, family_id: null });
+    expect((await storedCodesOf(input.clientId))[0]).toMatchObject({ consumed_on: null, family_id: null });
   });
 
   it("a replay by another client is invalid and revokes nothing", async ({ expect }) => {

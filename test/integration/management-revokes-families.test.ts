@@ -1,5 +1,5 @@
 import { describe, it } from "vitest";
-import { issueCode, redeemCode, startFamily } from "../../src/authorization/codes";
+import { issueCode, redeemCode } from "../../src/authorization/codes";
 import { familyIsLive, rotateRefreshToken } from "../../src/authorization/refresh-tokens";
 import { call, createClientAs } from "../helpers/api";
 import { storeDeps, storedFamiliesOf } from "../helpers/authorization-store";
@@ -24,9 +24,7 @@ async function familyFor(clientId: string, user: Caller) {
   });
   const redeemed = await redeemCode(deps, code, clientId);
   if (redeemed.kind !== "redeemed") throw new Error("the code did not redeem");
-  const family = await startFamily(deps, redeemed.code);
-  if (!family) throw new Error("no family started");
-  return family;
+  return redeemed.family;
 }
 
 const live = (familyId: string) => familyIsLive(storeDeps(Date.now()).deps, familyId);

@@ -1,7 +1,7 @@
 import { createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, it, vi } from "vitest";
-import { issueCode, redeemCode, startFamily } from "../../src/authorization/codes";
+import { issueCode, redeemCode } from "../../src/authorization/codes";
 import { createPendingRequest } from "../../src/authorization/pending-requests";
 import worker from "../../src/index";
 import { rotateSigningKeys } from "../../src/keys/signing-keys";
@@ -57,8 +57,6 @@ async function seedExpiredState() {
   const code = await issueCode(storeDeps(longAgo).deps, codeInput(owner));
   const redemption = await redeemCode(storeDeps(longAgo + 1_000).deps, code, owner.clientId);
   if (redemption.kind !== "redeemed") throw new Error(redemption.kind);
-  const family = await startFamily(storeDeps(longAgo + 1_000).deps, redemption.code);
-  if (!family) throw new Error("expected a family");
   // And one of each that is not due.
   const liveRequest = await createPendingRequest(storeDeps(Date.now()).deps, pendingInput(owner));
   return { owner, request, liveRequest };

@@ -294,7 +294,8 @@ describe("grant errors (invalid_grant; a consumed code stays consumed)", () => {
     });
     // Fail closed (RFC 9700 §2.1.1, §4.8): the code was consumed by the failed attempt.
     await expectOAuthError(expect, await tokenCall(codeForm(client, code)), { status: 400, error: "invalid_grant" });
-    expect(await storedFamiliesOf(client.client_id)).toEqual([]);
+    // The family the redemption started was revoked at once: its refresh token was never disclosed.
+    expect((await storedFamiliesOf(client.client_id)).map((f) => f.revoked_reason)).toEqual(["revoked"]);
   });
 
   it("a code_verifier for a code issued without a challenge is a PKCE downgrade (RFC 9700 §4.8)", async ({
@@ -350,7 +351,8 @@ describe("grant errors (invalid_grant; a consumed code stays consumed)", () => {
       error: "invalid_grant",
       description: /consent/,
     });
-    expect(await storedFamiliesOf(client.client_id)).toEqual([]);
+    // Nothing live: the family the redemption started was revoked at once, its token never disclosed.
+    expect((await storedFamiliesOf(client.client_id)).map((f) => f.revoked_reason)).toEqual(["revoked"]);
   });
 
   it("a consent narrower than the code's scopes: invalid_grant", async ({ expect }) => {

@@ -1,4 +1,4 @@
-import { redeemCode, startFamily } from "../../authorization/codes";
+import { redeemCode } from "../../authorization/codes";
 import { revokeFamily } from "../../authorization/refresh-tokens";
 import type { AuthorizationCodeRow, ClientRow } from "../../db/schema";
 import { invalidGrant, invalidRequest } from "../../lib/oauth-error";
@@ -39,9 +39,10 @@ function checkCodeRequest(client: ClientRow, params: TokenRequestParams): { code
 
 /**
  * The bindings of a consumed code (AS §6, RFC 7636, RFC 9700 §4.8). They are checked after the
- * conditional UPDATE consumed it, and a mismatch leaves it consumed: failing closed, so a
- * wrong-verifier guess cannot be retried with another verifier, and the legitimate client's later
- * redemption is a replay (RFC 9700 §2.1.1 asks codes to be single use whatever the outcome).
+ * redemption consumed it (and started its family, which the caller then revokes), and a mismatch
+ * leaves it consumed: failing closed, so a wrong-verifier guess cannot be retried with another
+ * verifier, and the legitimate client's later redemption is a replay (RFC 9700 §2.1.1 asks codes to
+ * be single use whatever the outcome).
  */
 async function checkRedeemedCode(
   row: AuthorizationCodeRow,
@@ -68,9 +69,9 @@ async function checkRedeemedCode(
 }
 
 /**
- * `authorization_code` (AS §6, §4 step 9, §10): consume the code exactly once, check its bindings,
- * the client and the consent, start the refresh family, mint the tokens. A replay is `invalid_grant`
- * and the store has revoked the family the first redemption started.
+ * `authorization_code` (AS §6, §4 step 9, §10): consume the code exactly once and start its refresh
+ * family (one batch), check its bindings and the consent, mint the tokens. A replay is
+ * `invalid_grant` and the store has revoked the family the first redemption started.
  */
 export async function authorizationCodeGrant(
   deps: ServiceDeps,
@@ -86,16 +87,14 @@ export async function authorizationCodeGrant(
   if (redemption.kind === "replayed") {
     throw invalidGrant("The code was already used; the tokens issued from it have been revoked.");
   }
-  const row = redemption.code;
-  await checkRedeemedCode(row, authenticated, params);
-  // Consent revoked (revokeUserClient) between the code and its redemption: nothing is issued.
-  if (!(await consentCovers(deps, row, row.scopes))) {
-    throw invalidGrant("The user's consent to this client no longer covers the code's scopes.");
-  }
-  const family = await startFamily(deps, row);
-  if (!family) throw invalidGrant("The code was already used; the tokens issued from it have been revoked.");
-  const issuer = issuerFor(context.origin);
+  const { code: row, family } = redemption;
   try {
+    await checkRedeemedCode(row, authenticated, params);
+    // Consent revoked (revokeUserClient) between the code and its redemption: nothing is issued.
+    if (!(await consentCovers(deps, row, row.scopes))) {
+      throw invalidGrant("The user's consent to this client no longer covers the code's scopes.");
+    }
+    const issuer = issuerFor(context.origin);
     const access = await mintAccessToken(deps, {
       issuer,
       audience: context.origin,
@@ -133,8 +132,9 @@ export async function authorizationCodeGrant(
 }
 
 /**
- * A family whose tokens never reached the client (signing failed after it started) is revoked,
- * best effort: nobody holds its refresh token, and a revoked family is plainly dead to introspection.
+ * The family the redemption started, when no token reaches the client (a binding or the consent
+ * failed, or signing did), is revoked, best effort: nobody holds its refresh token, and a revoked
+ * family is plainly dead to introspection.
  */
 async function abandonFamily(deps: ServiceDeps, familyId: string): Promise<void> {
   await revokeFamily(deps, familyId, "revoked").catch(() => undefined);
