@@ -1,4 +1,4 @@
-import { and, eq, inArray } from "drizzle-orm";
+import { inArray } from "drizzle-orm";
 import type { Principal } from "../auth/principal";
 import { issueCode } from "../authorization/codes";
 import {
@@ -8,11 +8,12 @@ import {
   type PendingRequestHandle,
 } from "../authorization/pending-requests";
 import { guardD1 } from "../db/errors";
-import { type AuthorizationRequestRow, consents, type ScopeRow, scopes as scopesTable } from "../db/schema";
+import { type AuthorizationRequestRow, type ScopeRow, scopes as scopesTable } from "../db/schema";
 import { authorizationResponseUrl } from "../lib/authorization-response";
 import { HttpProblem } from "../lib/problem";
 import { issuerFor } from "../tokens/issuer";
 import type { ValidAuthorizationRequest } from "./authorize-request";
+import { consentCovers, findConsent } from "./consent-coverage";
 import type { ServiceDeps } from "./deps";
 import { recordConsent } from "./token-lifecycle";
 
@@ -72,8 +73,7 @@ export async function startAuthorization(
   request: ValidAuthorizationRequest,
 ): Promise<AuthorizationStart> {
   const clientId = request.client.clientId;
-  const onlyOpenId = request.scopes.length === 1 && request.scopes[0] === "openid";
-  if (onlyOpenId || (await consentCovers(deps, user, clientId, request.scopes))) {
+  if (await consentCovers(deps, { tenant: user.tenantId, userId: user.userId, clientId }, request.scopes)) {
     const code = await issueCode(deps, {
       clientId,
       tenant: user.tenantId,
@@ -106,25 +106,6 @@ export async function startAuthorization(
     scopesNamed(deps, request.scopes),
   ]);
   return { kind: "ask", pending, scopes };
-}
-
-/** Whether the stored consent of (tenant, user, client) includes every scope in `wanted`. */
-async function consentCovers(
-  deps: ServiceDeps,
-  user: AuthorizingUser,
-  clientId: string,
-  wanted: string[],
-): Promise<boolean> {
-  const row = await guardD1(
-    deps.db
-      .select({ scopes: consents.scopes })
-      .from(consents)
-      .where(and(eq(consents.tenant, user.tenantId), eq(consents.userId, user.userId), eq(consents.clientId, clientId)))
-      .get(),
-  );
-  if (!row) return false;
-  const granted = new Set(row.scopes.split(" "));
-  return wanted.every((scope) => granted.has(scope));
 }
 
 /** The scopes table's rows for `names`, in the order asked (a name without a row is left out). */
@@ -233,20 +214,8 @@ async function recordGrantedConsent(
   pending: AuthorizationRequestRow,
   granted: string[],
 ): Promise<boolean> {
-  const existing = await guardD1(
-    deps.db
-      .select({ scopes: consents.scopes })
-      .from(consents)
-      .where(
-        and(
-          eq(consents.tenant, pending.tenant),
-          eq(consents.userId, pending.userId),
-          eq(consents.clientId, pending.clientId),
-        ),
-      )
-      .get(),
-  );
-  const merged = [...new Set([...(existing?.scopes.split(" ").filter((s) => s !== "") ?? []), ...granted])];
+  const existing = await findConsent(deps, pending);
+  const merged = [...new Set([...(existing ?? []), ...granted])];
   try {
     await recordConsent(deps, {
       client_id: pending.clientId,

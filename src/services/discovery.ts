@@ -3,6 +3,7 @@ import type { Database } from "../db/client";
 import { guardD1 } from "../db/errors";
 import { scopes } from "../db/schema";
 import { issuerFor } from "../tokens/issuer";
+import { OPENID } from "./consent-coverage";
 
 /**
  * What the authorization server's metadata (AS §2; RFC 8414, OpenID Connect Discovery 1.0) depends
@@ -16,9 +17,6 @@ import { issuerFor } from "../tokens/issuer";
 
 /** How long an isolate trusts the scope list it read. */
 export const SCOPE_CACHE_MS = 60_000;
-
-/** `openid` is always advertised: the ID-token flow (AS §5.4) is keyed on it, whatever the table holds. */
-const OPENID = "openid";
 
 /** What the metadata needs: the database (for scopes) and the clock (for the cache). */
 export type DiscoveryDeps = { db: Database; now: number };
@@ -37,6 +35,7 @@ export async function supportedScopes(deps: DiscoveryDeps): Promise<string[]> {
   const cached = scopeCache.get(deps.db);
   if (cached && deps.now >= cached.loadedAt && deps.now < cached.loadedAt + SCOPE_CACHE_MS) return cached.names;
   const rows = await guardD1(deps.db.select({ name: scopes.name }).from(scopes).orderBy(asc(scopes.name)).all());
+  // `openid` is always advertised: the ID-token flow (AS §5.4) is keyed on it, whatever the table holds.
   const names = [OPENID, ...rows.map((row) => row.name).filter((name) => name !== OPENID)];
   scopeCache.set(deps.db, { names, loadedAt: deps.now });
   return names;

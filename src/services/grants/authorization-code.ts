@@ -5,9 +5,10 @@ import { invalidGrant, invalidRequest } from "../../lib/oauth-error";
 import { mintAccessToken } from "../../tokens/access-token";
 import { mintIdToken } from "../../tokens/id-token";
 import { issuerFor } from "../../tokens/issuer";
+import { consentCovers, OPENID } from "../consent-coverage";
 import type { ServiceDeps } from "../deps";
 import type { AuthenticatedTokenClient } from "../oauth-client-auth";
-import { consentCovers, OPENID, type TokenRequestContext, type TokenRequestParams, type TokenResponse } from "./common";
+import type { TokenRequestContext, TokenRequestParams, TokenResponse } from "./common";
 
 /** RFC 7636 §4.1: 43–128 unreserved characters. */
 const CODE_VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/;

@@ -1,10 +1,6 @@
-import { and, eq } from "drizzle-orm";
 import type { Principal } from "../../auth/principal";
-import { guardD1 } from "../../db/errors";
-import { consents } from "../../db/schema";
-import type { ServiceDeps } from "../deps";
 
-/** What the three grants of the token endpoint share (AS §6): the request's shape, scopes, consent. */
+/** What the three grants of the token endpoint share (AS §6): the request's shape and scopes. */
 
 /** The form parameters of a token request (already checked for duplicates and types). */
 export type TokenRequestParams = {
@@ -42,41 +38,7 @@ export type TokenResponse = {
   id_token?: string;
 };
 
-/** The only scope that needs no stored consent (AS §4 step 5). */
-export const OPENID = "openid";
-
 /** Splits a space-delimited scope parameter; empty or only spaces → an empty list. */
 export function parseScope(scope: string | undefined): string[] {
   return [...new Set((scope ?? "").split(" ").filter((s) => s.length > 0))];
-}
-
-export const isOnlyOpenId = (scopes: readonly string[]) => scopes.length === 1 && scopes[0] === OPENID;
-/** The consent of (tenant, user, client), or undefined. */
-export async function findConsent(deps: ServiceDeps, owner: { tenant: number; userId: string; clientId: string }) {
-  return guardD1(
-    deps.db
-      .select({ scopes: consents.scopes })
-      .from(consents)
-      .where(
-        and(
-          eq(consents.tenant, owner.tenant),
-          eq(consents.userId, owner.userId),
-          eq(consents.clientId, owner.clientId),
-        ),
-      )
-      .get(),
-  );
-}
-
-/** Whether the user's stored consent still covers `scopes` (an `openid`-only grant needs none, AS §4 step 5). */
-export async function consentCovers(
-  deps: ServiceDeps,
-  owner: { tenant: number; userId: string; clientId: string },
-  scopes: readonly string[],
-): Promise<boolean> {
-  if (isOnlyOpenId(scopes)) return true;
-  const consent = await findConsent(deps, owner);
-  if (!consent) return false;
-  const granted = new Set(consent.scopes.split(" "));
-  return scopes.every((s) => granted.has(s));
 }

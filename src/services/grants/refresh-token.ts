@@ -7,16 +7,10 @@ import {
 import { invalidGrant, invalidRequest, invalidScope, type OAuthError } from "../../lib/oauth-error";
 import { mintAccessToken } from "../../tokens/access-token";
 import { issuerFor } from "../../tokens/issuer";
+import { findConsent, isOnlyOpenId } from "../consent-coverage";
 import type { ServiceDeps } from "../deps";
 import type { AuthenticatedTokenClient } from "../oauth-client-auth";
-import {
-  findConsent,
-  isOnlyOpenId,
-  parseScope,
-  type TokenRequestContext,
-  type TokenRequestParams,
-  type TokenResponse,
-} from "./common";
+import { parseScope, type TokenRequestContext, type TokenRequestParams, type TokenResponse } from "./common";
 
 /**
  * `refresh_token` (AS §5.2). Everything that can refuse or fail runs before the one write, so that
