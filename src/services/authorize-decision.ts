@@ -50,6 +50,36 @@ export type AuthorizationDecision =
   | { kind: "client_unavailable" }
   | { kind: "respond"; response: AuthorizationResponse };
 
+/** What a code is issued for: the checked request (or the pending one), its user and the scopes granted. */
+type CodeGrant = Pick<
+  AuthorizationRequestRow,
+  "clientId" | "tenant" | "userId" | "redirectUri" | "scopes" | "state" | "codeChallenge" | "nonce"
+>;
+
+/**
+ * Issues the code and returns the redirect that carries it. `auth_time`, `name` and `email` of a later
+ * ID token (AS §5.4) are the signature's, kept with the code.
+ */
+async function codeResponse(
+  deps: ServiceDeps,
+  user: AuthorizingUser,
+  grant: CodeGrant,
+): Promise<AuthorizationResponse> {
+  const code = await issueCode(deps, {
+    clientId: grant.clientId,
+    tenant: grant.tenant,
+    userId: grant.userId,
+    redirectUri: grant.redirectUri,
+    scopes: grant.scopes,
+    codeChallenge: grant.codeChallenge,
+    nonce: grant.nonce,
+    authTime: user.issuedAt ?? deps.now,
+    userName: user.userName ?? null,
+    userEmail: user.userEmail ?? null,
+  });
+  return { redirectUri: grant.redirectUri, params: withState({ code }, grant.state) };
+}
+
 /** The signed-in user as the flow needs them. */
 export type AuthorizingUser = Pick<Principal, "tenantId" | "userId" | "issuedAt"> &
   Partial<Pick<Principal, "userName" | "userEmail">>;
@@ -74,23 +104,13 @@ export async function startAuthorization(
 ): Promise<AuthorizationStart> {
   const clientId = request.client.clientId;
   if (await consentCovers(deps, { tenant: user.tenantId, userId: user.userId, clientId }, request.scopes)) {
-    const code = await issueCode(deps, {
+    const response = await codeResponse(deps, user, {
+      ...request,
       clientId,
       tenant: user.tenantId,
       userId: user.userId,
-      redirectUri: request.redirectUri,
-      scopes: request.scopes,
-      codeChallenge: request.codeChallenge,
-      nonce: request.nonce,
-      authTime: user.issuedAt ?? deps.now,
-      // The ID token's `name` and `email` (AS §5.4): the signature's, kept with the code.
-      userName: user.userName ?? null,
-      userEmail: user.userEmail ?? null,
     });
-    return {
-      kind: "respond",
-      response: { redirectUri: request.redirectUri, params: withState({ code }, request.state) },
-    };
+    return { kind: "respond", response };
   }
   const [pending, scopes] = await Promise.all([
     createPendingRequest(deps, {
@@ -184,22 +204,7 @@ async function decide(
 ): Promise<AuthorizationDecision> {
   if (granted.length === 0) return { kind: "respond", response: denied(pending.redirectUri, pending.state) };
   if (!(await recordGrantedConsent(deps, pending, granted))) return { kind: "client_unavailable" };
-  const code = await issueCode(deps, {
-    clientId: pending.clientId,
-    tenant: pending.tenant,
-    userId: pending.userId,
-    redirectUri: pending.redirectUri,
-    scopes: granted,
-    codeChallenge: pending.codeChallenge,
-    nonce: pending.nonce,
-    authTime: user.issuedAt ?? deps.now,
-    userName: user.userName ?? null,
-    userEmail: user.userEmail ?? null,
-  });
-  return {
-    kind: "respond",
-    response: { redirectUri: pending.redirectUri, params: withState({ code }, pending.state) },
-  };
+  return { kind: "respond", response: await codeResponse(deps, user, { ...pending, scopes: granted }) };
 }
 
 /**
