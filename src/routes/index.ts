@@ -5,6 +5,8 @@ import { clientsRouter } from "./clients/clients.index";
 import { clientsByIdRouter } from "./clients-by-id/clients-by-id.index";
 import { consentsRouter } from "./consents/consents.index";
 import { createDocsRouter } from "./docs/docs.index";
+import { introspectionRouter } from "./introspection/introspection.index";
+import { INTROSPECTION_PATH } from "./introspection/introspection.routes";
 import { jwksRouter } from "./jwks/jwks.index";
 import { JWKS_PATH } from "./jwks/jwks.routes";
 import { loginRouter } from "./login/login.index";
@@ -34,11 +36,14 @@ export function apiRouters(documentFor: () => OpenApiDocument): AppRouter[] {
  * its handler (`takeAuthorizeQuota`), the JWKS and metadata never (AS §9).
  */
 export function authorizationServerRouters(): AppRouter[] {
-  return [jwksRouter, metadataRouter, authorizeRouter, tokenRouter, loginRouter];
+  return [jwksRouter, metadataRouter, authorizeRouter, tokenRouter, introspectionRouter, loginRouter];
 }
 
 /** The public documents any origin may read (AS §1): the JWKS and the metadata at every discovery path. */
 export const PUBLIC_DOCUMENT_PATHS: readonly string[] = [JWKS_PATH, ...Object.values(METADATA_PATHS)];
+
+/** Introspection, revocation and userinfo: CORS and no-store like the token endpoint (AS §1). */
+export const OAUTH_TOKEN_MANAGEMENT_PATHS: readonly string[] = [INTROSPECTION_PATH];
 
 /** `GET /`, outside the API: links to the docs (mounted on the app itself, not under the API base). */
 export { rootRouter };

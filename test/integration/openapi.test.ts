@@ -195,6 +195,7 @@ describe("the document", () => {
       "GET /oauth2/authorize",
       "GET /oauth2/jwks",
       "POST /oauth2/authorize",
+      "POST /oauth2/introspect",
       "POST /oauth2/token",
     ]);
   });
