@@ -196,6 +196,7 @@ describe("the document", () => {
       "GET /oauth2/jwks",
       "POST /oauth2/authorize",
       "POST /oauth2/introspect",
+      "POST /oauth2/revoke",
       "POST /oauth2/token",
     ]);
   });
