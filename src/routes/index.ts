@@ -18,6 +18,8 @@ import { REVOCATION_PATH } from "./revocation/revocation.routes";
 import { rootRouter } from "./root/root.index";
 import { scopesRouter } from "./scopes/scopes.index";
 import { tokenRouter } from "./token/token.index";
+import { userInfoRouter } from "./userinfo/userinfo.index";
+import { USERINFO_PATH } from "./userinfo/userinfo.routes";
 
 /**
  * Every router of the API, in match order — the one place that order is decided. Hono tries
@@ -38,14 +40,23 @@ export function apiRouters(documentFor: () => OpenApiDocument): AppRouter[] {
  * its handler (`takeAuthorizeQuota`), the JWKS and metadata never (AS §9).
  */
 export function authorizationServerRouters(): AppRouter[] {
-  return [jwksRouter, metadataRouter, authorizeRouter, tokenRouter, introspectionRouter, revocationRouter, loginRouter];
+  return [
+    jwksRouter,
+    metadataRouter,
+    authorizeRouter,
+    tokenRouter,
+    introspectionRouter,
+    revocationRouter,
+    userInfoRouter,
+    loginRouter,
+  ];
 }
 
 /** The public documents any origin may read (AS §1): the JWKS and the metadata at every discovery path. */
 export const PUBLIC_DOCUMENT_PATHS: readonly string[] = [JWKS_PATH, ...Object.values(METADATA_PATHS)];
 
 /** Introspection, revocation and userinfo: CORS and no-store like the token endpoint (AS §1). */
-export const OAUTH_TOKEN_MANAGEMENT_PATHS: readonly string[] = [INTROSPECTION_PATH, REVOCATION_PATH];
+export const OAUTH_TOKEN_MANAGEMENT_PATHS: readonly string[] = [INTROSPECTION_PATH, REVOCATION_PATH, USERINFO_PATH];
 
 /** `GET /`, outside the API: links to the docs (mounted on the app itself, not under the API base). */
 export { rootRouter };
