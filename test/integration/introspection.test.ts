@@ -1,13 +1,18 @@
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import * as openid from "openid-client";
-import { describe, it } from "vitest";
+import { afterEach, describe, it, vi } from "vitest";
 import { appFetcher, manualClock } from "../helpers/app";
+import { faultyD1, faultyKV } from "../helpers/faults";
 import { discover, grant, INTROSPECT_URL, introspect, isActive, manage, postForm } from "../helpers/introspection";
 import { codeFor, codeForm, ISSUER, ORIGIN, refreshCall, tokenCall } from "../helpers/token-endpoint";
 
 // POST /oauth2/introspect (RFC 7662, AS §7): active answers with exactly the listed fields, for
 // openid-client and for DocSpace's bare unauthenticated form POST; every way a token stops being
 // active answers exactly {"active":false}.
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 
 const ACCESS_FIELDS = [
   "active",
@@ -224,5 +229,33 @@ describe("tokens that were never active here", () => {
     expect(authenticated.headers.get("access-control-allow-origin")).toBe(origin);
     const anonymous = await postForm(INTROSPECT_URL, { token: g.accessToken }, { headers: { origin } });
     expect(anonymous.headers.get("access-control-allow-origin")).toBeNull();
+  });
+});
+
+describe("the stores", () => {
+  it("an active access token costs exactly one KV read (the bulk get of its three entries)", async ({ expect }) => {
+    const g = await grant();
+    const { kv, counter } = faultyKV(env.REVOCATIONS);
+    const fetcher = appFetcher({ env: { REVOCATIONS: kv } });
+    expect(await isActive(g.accessToken, { fetcher })).toBe(true);
+    expect(counter.calls).toEqual(["get"]);
+  });
+
+  it("KV or D1 unreadable is 503 temporarily_unavailable with no-store, never inactive", async ({ expect }) => {
+    const g = await grant();
+    const noKv = appFetcher({ env: { REVOCATIONS: faultyKV(env.REVOCATIONS, { failFrom: 1 }).kv } });
+    const noD1 = appFetcher({ env: { DB: faultyD1(env.DB, { failFrom: 1 }).db } });
+    vi.spyOn(console, "error").mockImplementation(() => undefined);
+    for (const [fetcher, form] of [
+      [noKv, { token: g.accessToken }],
+      [noD1, { token: g.accessToken }],
+      // The refresh lookup first: its own D1 read fails.
+      [noD1, { token: g.refreshToken, token_type_hint: "refresh_token" }],
+    ] as const) {
+      const response = await postForm(INTROSPECT_URL, form, { fetcher });
+      expect(response.status).toBe(503);
+      expect(response.headers.get("cache-control")).toBe("no-store");
+      expect(((await response.json()) as { error: string }).error).toBe("temporarily_unavailable");
+    }
   });
 });

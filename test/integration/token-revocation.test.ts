@@ -2,6 +2,8 @@ import { env, exports } from "cloudflare:workers";
 import * as openid from "openid-client";
 import { describe, it } from "vitest";
 import { jtiRevocationKey } from "../../src/revocation/revocations";
+import { appFetcher } from "../helpers/app";
+import { faultyKV } from "../helpers/faults";
 import { discover, grant, isActive, postForm, REVOKE_URL } from "../helpers/introspection";
 import { newClient, refreshCall } from "../helpers/token-endpoint";
 
@@ -110,5 +112,22 @@ describe("refused requests", () => {
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ error: "invalid_request", error_description: "token is required." });
     expect(response.headers.get("cache-control")).toBe("no-store");
+  });
+});
+
+describe("the stores", () => {
+  it("KV refusing the jti entry: 503, and the access token is still active (never told revoked when it is not)", async ({
+    expect,
+  }) => {
+    const g = await grant();
+    const fetcher = appFetcher({ env: { REVOCATIONS: faultyKV(env.REVOCATIONS, { only: ["put"], failFrom: 1 }).kv } });
+    const response = await postForm(
+      REVOKE_URL,
+      { token: g.accessToken, client_id: g.client.client_id, client_secret: g.client.client_secret },
+      { fetcher },
+    );
+    expect(response.status).toBe(503);
+    expect(((await response.json()) as { error: string }).error).toBe("temporarily_unavailable");
+    expect(await isActive(g.accessToken)).toBe(true);
   });
 });
