@@ -9,11 +9,11 @@ const USERINFO_PATH = "/oauth2/userinfo";
 
 /**
  * CORS of the authorization server's JSON endpoints (AS §1): token, introspection, revocation and
- * userinfo. A preflight (`OPTIONS` with `Access-Control-Request-Method`) is answered
- * 204 here, before any route, for any origin: POST (GET, POST for userinfo), headers `authorization, content-type`, never
- * credentials. The actual response reflects `Origin` (with `Vary: Origin`) only when the handler
- * recorded the authenticated client's `allowed_origins` (`c.var.corsAllowedOrigins`) and they
- * contain it — so whether a browser app may read an answer is the client's registration, and a
+ * userinfo. A preflight (`OPTIONS` with `Access-Control-Request-Method`) is answered 204 here,
+ * before any route, for any origin: POST (GET, POST for userinfo), headers `authorization,
+ * content-type`, never credentials. The actual response reflects `Origin` (with `Vary: Origin`)
+ * only when the handler recorded the authenticated client's (for userinfo: the token's client's)
+ * `allowed_origins` (`c.var.corsAllowedOrigins`) and they contain it — so whether a browser app may read an answer is the client's registration, and a
  * response that authenticated no client (a 401 `invalid_client`) is never readable cross-origin.
  * Never `Access-Control-Allow-Credentials`.
  */
