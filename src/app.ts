@@ -17,7 +17,13 @@ import { publicCorsPreflight } from "./middleware/public-cors";
 import { rateLimit } from "./middleware/rate-limit";
 import { requestContext } from "./middleware/request-context";
 import { identifyService } from "./middleware/service-auth";
-import { apiRouters, authorizationServerRouters, PUBLIC_DOCUMENT_PATHS, rootRouter } from "./routes";
+import {
+  apiRouters,
+  authorizationServerRouters,
+  OAUTH_TOKEN_MANAGEMENT_PATHS,
+  PUBLIC_DOCUMENT_PATHS,
+  rootRouter,
+} from "./routes";
 import { TOKEN_PATH } from "./routes/token/token.routes";
 
 export type AppOptions = {
@@ -55,6 +61,11 @@ export function createApp(options: AppOptions = {}) {
   app.use(TOKEN_PATH, oauthCors);
   app.use(TOKEN_PATH, noStore);
   app.use(TOKEN_PATH, identifyCaller);
+  // Introspection, revocation and userinfo: the same CORS and no-store (AS §1).
+  for (const path of OAUTH_TOKEN_MANAGEMENT_PATHS) {
+    app.use(path, oauthCors);
+    app.use(path, noStore);
+  }
   // Token, revocation and introspection per client (AS §9); metadata, JWKS and userinfo are never limited.
   app.use("/oauth2/*", oauthRateLimit);
   // Only the authorization endpoint reads the user (AS §3); the JWKS stays free of signature checks.

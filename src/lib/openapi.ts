@@ -37,6 +37,12 @@ export const SECURITY_SCHEMES = {
     description:
       "A service token from the `SERVICE_TOKENS` Workers secret (comma-separated list). Only for /oauth2/* routes; never accepted on user routes.",
   },
+  accessTokenBearer: {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+    description: "An access token this authorization server issued (AS §5.1), for /oauth2/userinfo (RFC 6750).",
+  },
 } as const;
 
 const DESCRIPTION = `The OAuth 2.0 client-management API of ONLYOFFICE DocSpace, served at the edge.

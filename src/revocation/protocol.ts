@@ -1,5 +1,5 @@
 import { unavailable } from "../lib/problem";
-import { mergeRevocation, type RevocationIntent } from "./revocations";
+import { jtiRevocationKey, MIN_KV_TTL_SECONDS, mergeRevocation, type RevocationIntent } from "./revocations";
 
 /**
  * The one implementation of the rule this product is built on (SPEC §9, docs/architecture.md):
@@ -12,7 +12,8 @@ import { mergeRevocation, type RevocationIntent } from "./revocations";
  *
  * Every operation that revokes (single and bulk deletes, revoke consent, activation with
  * `revoke_tokens`, revoke-all-tokens) goes through `revokeThenChange`; nothing else writes or
- * undoes revocation entries.
+ * undoes revocation entries, except `revokeAccessTokenId` below: one token's entry, with no D1
+ * change to pair it with.
  */
 
 /** A written entry, what it replaced, and what was written, so a failed operation can put the list back. */
@@ -128,5 +129,21 @@ async function restoreRevocations(store: RevocationStore, writes: RevocationWrit
     } catch {
       // As above.
     }
+  }
+}
+
+/**
+ * Revokes one access token by its `jti` (RFC 7009, AS §8): the entry lives until the token expires
+ * (`expiresAt`, epoch seconds) plus 60 s of verifier skew, and at least KV's minimum TTL. There is no
+ * D1 side, so nothing to undo; a KV failure is a 503, so the caller is never told a token was
+ * revoked when it was not.
+ */
+export async function revokeAccessTokenId(kv: KVNamespace, jti: string, expiresAt: number, now: number): Promise<void> {
+  const nowSeconds = Math.floor(now / 1000);
+  const ttl = Math.max(MIN_KV_TTL_SECONDS, expiresAt - nowSeconds + 60);
+  try {
+    await kv.put(jtiRevocationKey(jti), JSON.stringify({ revoked_at: nowSeconds }), { expirationTtl: ttl });
+  } catch (error) {
+    throw unavailable("The revocation could not be recorded.", error);
   }
 }

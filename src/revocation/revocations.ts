@@ -28,6 +28,33 @@ export const consentRevocationKey = (clientId: string, userId: string): string =
 
 const epochSeconds = (ms: number): number => Math.floor(ms / 1000);
 
+/**
+ * One access token, by its `jti`, revoked through RFC 7009 (AS §8). Its value is `{"revoked_at": s}`;
+ * any value under the key means revoked. It lives until the token expires (+ 60 s of skew), not for
+ * the lists' TTL: a jti is never reused.
+ */
+export const jtiRevocationKey = (jti: string): string => `revoked:jti:${jti}`;
+
+/**
+ * The revocation entries an access token of (client, user) is judged by, in ONE KV bulk read
+ * (text, so a malformed value counts as absent instead of failing the read): the client-wide entry,
+ * the consent entry and whether its `jti` was revoked. A KV failure throws; the caller answers 503.
+ */
+export async function readTokenRevocations(
+  kv: KVNamespace,
+  token: { clientId: string; userId: string; jti: string },
+): Promise<{ client: RevocationEntry | null; consent: RevocationEntry | null; jtiRevoked: boolean }> {
+  const clientKey = clientRevocationKey(token.clientId);
+  const consentKey = consentRevocationKey(token.clientId, token.userId);
+  const jtiKey = jtiRevocationKey(token.jti);
+  const values = await kv.get([clientKey, consentKey, jtiKey], "text");
+  const parse = (key: string) => {
+    const value = values.get(key) ?? null;
+    return value === null ? null : safeParse(value);
+  };
+  return { client: parse(clientKey), consent: parse(consentKey), jtiRevoked: (values.get(jtiKey) ?? null) !== null };
+}
+
 /** Every token of the client issued so far, because the client is being deleted. */
 export const clientDeletedIntent = (clientId: string, now: number): RevocationIntent => ({
   key: clientRevocationKey(clientId),

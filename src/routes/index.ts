@@ -5,15 +5,21 @@ import { clientsRouter } from "./clients/clients.index";
 import { clientsByIdRouter } from "./clients-by-id/clients-by-id.index";
 import { consentsRouter } from "./consents/consents.index";
 import { createDocsRouter } from "./docs/docs.index";
+import { introspectionRouter } from "./introspection/introspection.index";
+import { INTROSPECTION_PATH } from "./introspection/introspection.routes";
 import { jwksRouter } from "./jwks/jwks.index";
 import { JWKS_PATH } from "./jwks/jwks.routes";
 import { loginRouter } from "./login/login.index";
 import { metadataRouter } from "./metadata/metadata.index";
 import { METADATA_PATHS } from "./metadata/metadata.routes";
 import { oauth2Router } from "./oauth2/oauth2.index";
+import { revocationRouter } from "./revocation/revocation.index";
+import { REVOCATION_PATH } from "./revocation/revocation.routes";
 import { rootRouter } from "./root/root.index";
 import { scopesRouter } from "./scopes/scopes.index";
 import { tokenRouter } from "./token/token.index";
+import { userInfoRouter } from "./userinfo/userinfo.index";
+import { USERINFO_PATH } from "./userinfo/userinfo.routes";
 
 /**
  * Every router of the API, in match order — the one place that order is decided. Hono tries
@@ -34,11 +40,23 @@ export function apiRouters(documentFor: () => OpenApiDocument): AppRouter[] {
  * its handler (`takeAuthorizeQuota`), the JWKS and metadata never (AS §9).
  */
 export function authorizationServerRouters(): AppRouter[] {
-  return [jwksRouter, metadataRouter, authorizeRouter, tokenRouter, loginRouter];
+  return [
+    jwksRouter,
+    metadataRouter,
+    authorizeRouter,
+    tokenRouter,
+    introspectionRouter,
+    revocationRouter,
+    userInfoRouter,
+    loginRouter,
+  ];
 }
 
 /** The public documents any origin may read (AS §1): the JWKS and the metadata at every discovery path. */
 export const PUBLIC_DOCUMENT_PATHS: readonly string[] = [JWKS_PATH, ...Object.values(METADATA_PATHS)];
+
+/** Introspection, revocation and userinfo: CORS and no-store like the token endpoint (AS §1). */
+export const OAUTH_TOKEN_MANAGEMENT_PATHS: readonly string[] = [INTROSPECTION_PATH, REVOCATION_PATH, USERINFO_PATH];
 
 /** `GET /`, outside the API: links to the docs (mounted on the app itself, not under the API base). */
 export { rootRouter };

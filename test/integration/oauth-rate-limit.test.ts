@@ -1,7 +1,11 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, it, vi } from "vitest";
-import { createApp } from "../../src/app";
+import { isOAuthJsonPath, oauthErrorFromProblem, oauthErrorResponse } from "../../src/lib/oauth-error";
+import { HttpProblem } from "../../src/lib/problem";
+import { createRouter } from "../../src/lib/router";
+import { oauthRateLimit } from "../../src/middleware/oauth-rate-limit";
+import { requestContext } from "../../src/middleware/request-context";
 import { authorizeRateLimitKey, takeAuthorizeQuota } from "../../src/rate-limit/authorize";
 import { appFetcher } from "../helpers/app";
 import { unreachableDurableObjects } from "../helpers/faults";
@@ -11,8 +15,8 @@ import { unreachableDurableObjects } from "../helpers/faults";
 // (limit+1)th request is a 429 OAuth `slow_down` with the SPEC §10 headers; keys from HTTP Basic or
 // the form's client_id, else the IP; the form body still reaches the route; outage rules; and the
 // authorize bucket the authorize handler will call. Before the limit a request gets whatever the
-// route answers: the token endpoint's OAuth error for these made-up clients (`answered`), 404 on the
-// revocation and introspection paths until their routes exist.
+// route answers: the token endpoint's OAuth error for these made-up clients (`answered`), the
+// introspection endpoint's own answer (200 `{"active":false}`, or 400 without a form).
 
 const ORIGIN = "http://gateway.test";
 const FORM = "application/x-www-form-urlencoded";
@@ -132,7 +136,7 @@ describe("POST /oauth2/token and /oauth2/revoke, per client", () => {
     expect(answered((await post(fetcher, { form: { client_id: client } })).status)).toBe(true);
     expect((await post(fetcher, { path: "/oauth2/token/", form: { client_id: client } })).status).toBe(429);
     const revoke = await post(fetcher, { path: "/oauth2/revoke", form: { client_id: client, token: "t" } });
-    expect(revoke.status).toBe(404);
+    expect(revoke.status).toBe(401); // the endpoint's own answer to a made-up client
     expect(revoke.headers.get("ratelimit-policy")).toBe('"revoke";q=1;w=60');
     const limited = await post(fetcher, { path: "/oauth2/revoke", form: { client_id: client, token: "t" } });
     expect(limited.status).toBe(429);
@@ -158,11 +162,12 @@ describe("POST /oauth2/introspect", () => {
     const ip = uniqueIp();
     const path = "/oauth2/introspect";
     // DocSpace's APIs call without credentials (AS §7): the IP's bucket.
-    expect(await statuses(3, () => post(fetcher, { path, ip, form: { token: "x" } }))).toEqual([404, 404, 429]);
+    expect(await statuses(3, () => post(fetcher, { path, ip, form: { token: "x" } }))).toEqual([200, 200, 429]);
     // A client's own bucket, by Basic or by form, regardless of the IP's.
     const client = crypto.randomUUID();
     const byClient = await statuses(3, () => post(fetcher, { path, ip, headers: { authorization: basic(client) } }));
-    expect(byClient).toEqual([404, 404, 429]);
+    // No form: the endpoint's own 400, until the client's quota is spent.
+    expect(byClient).toEqual([400, 400, 429]);
     const limited = await post(fetcher, { path, ip, form: { client_id: client, token: "x" } });
     expect(limited.status).toBe(429);
     expect(limited.headers.get("ratelimit-policy")).toBe('"introspect";q=2;w=60');
@@ -173,21 +178,28 @@ describe("POST /oauth2/introspect", () => {
 
 describe("the form body still reaches the route", () => {
   /**
-   * The app with a tiny echo route on a limited path that has no route yet (registered after the
-   * middleware, as the real routes are). The token endpoint's real route reads the form itself.
+   * The limiter alone (as app.ts mounts it, after the request context) with a tiny echo route on a
+   * limited path: what a handler that reads the body after the limiter sees. The real introspection
+   * route now serves that path in the app, so the echo gets an app of its own.
    */
   function echoApp(envOverrides: Partial<Env> = {}) {
-    const app = createApp();
-    for (const path of ["/oauth2/introspect"]) {
-      app.post(path, async (c) => {
-        const form = await c.req.parseBody({ all: true });
-        const text = await c.req.text();
-        // formData() too: what Hono's form validator and a handler reading fields one by one use.
-        const fields = [...(await c.req.formData()).keys()];
-        if (fields.length !== Object.keys(form).length) throw new Error("formData() disagrees with parseBody()");
-        return c.json({ form, text });
-      });
-    }
+    const app = createRouter();
+    app.use("*", requestContext(Date.now));
+    app.use("/oauth2/*", oauthRateLimit);
+    app.post("/oauth2/introspect", async (c) => {
+      const form = await c.req.parseBody({ all: true });
+      const text = await c.req.text();
+      // formData() too: what Hono's form validator and a handler reading fields one by one use.
+      const fields = [...(await c.req.formData()).keys()];
+      if (fields.length !== Object.keys(form).length) throw new Error("formData() disagrees with parseBody()");
+      return c.json({ form, text });
+    });
+    app.onError((error, c) => {
+      if (error instanceof HttpProblem && isOAuthJsonPath(c.req.path)) {
+        return oauthErrorResponse(oauthErrorFromProblem(error.init));
+      }
+      throw error;
+    });
     const testEnv = { ...env, ...envOverrides } as Env;
     return async (request: Request) => {
       const ctx = createExecutionContext();
@@ -220,7 +232,7 @@ describe("the form body still reaches the route", () => {
   });
 
   it("the token endpoint reads the form the limiter keyed on", async ({ expect }) => {
-    const fetcher = echoApp({ RATE_LIMIT_TOKEN: "1" });
+    const fetcher = appFetcher({ env: { RATE_LIMIT_TOKEN: "1" } as Partial<Env> });
     const form = {
       grant_type: "refresh_token",
       refresh_token: "x",
@@ -292,7 +304,7 @@ describe("when the limiter is unreachable", () => {
   it("introspection fails open: the request goes on, without a RateLimit header", async ({ expect }) => {
     vi.spyOn(console, "log").mockImplementation(() => undefined);
     const res = await post(offline(), { path: "/oauth2/introspect", form: { token: "x" } });
-    expect(res.status).toBe(404);
+    expect(res.status).toBe(200);
     expect(res.headers.get("ratelimit-policy")).toMatch(/^"introspect";q=\d+;w=60$/);
     expect(res.headers.get("ratelimit")).toBeNull();
   });

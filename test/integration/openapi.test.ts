@@ -19,6 +19,7 @@ import {
   setCookies,
 } from "../helpers/authorize";
 import { unreachableDurableObjects } from "../helpers/faults";
+import { grant, USERINFO_URL } from "../helpers/introspection";
 import {
   fetchDocument,
   type Operation,
@@ -56,7 +57,12 @@ const SDK_OPERATION_IDS = [
  * their own test ("the browser operations") against the same document.
  */
 const BROWSER_OPERATIONS = new Set(["authorize", "decideAuthorization", "getLoginPage"]);
-const JSON_OPERATIONS = OPERATIONS.filter((op) => !BROWSER_OPERATIONS.has(op.id));
+/**
+ * Operations authorized by one of our access tokens (RFC 6750), not by the x-signature or a
+ * service token: the sweep's actors hold none, so they get their own test ("the bearer operations").
+ */
+const BEARER_OPERATIONS = new Set(["getUserInfo", "postUserInfo"]);
+const JSON_OPERATIONS = OPERATIONS.filter((op) => !BROWSER_OPERATIONS.has(op.id) && !BEARER_OPERATIONS.has(op.id));
 
 type Fetcher = (request: Request) => Promise<Response>;
 const workerFetch: Fetcher = (request) => exports.default.fetch(request);
@@ -194,8 +200,12 @@ describe("the document", () => {
       "GET /oauth2/.well-known/openid-configuration",
       "GET /oauth2/authorize",
       "GET /oauth2/jwks",
+      "GET /oauth2/userinfo",
       "POST /oauth2/authorize",
+      "POST /oauth2/introspect",
+      "POST /oauth2/revoke",
       "POST /oauth2/token",
+      "POST /oauth2/userinfo",
     ]);
   });
 
@@ -451,6 +461,42 @@ describe("every operation answers as documented", () => {
 
     expect(seen.length).toBeGreaterThanOrEqual(3);
   });
+});
+
+describe("the bearer operations answer as documented", () => {
+  it.for([...BEARER_OPERATIONS])(
+    "%s: 200, 401 without or with a bad token, 403 without openid",
+    async (id, { expect }) => {
+      const op = OPERATIONS.find((o) => o.id === id);
+      if (!op) throw new Error(`${id} is not documented`);
+      const checker = new SchemaChecker(DOCUMENT);
+      const send = (token?: string) =>
+        workerFetch(
+          new Request(USERINFO_URL.replace("http://localhost:8092", GATEWAY), {
+            method: op.method.toUpperCase(),
+            headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+          }),
+        );
+      const withOpenid = await grant();
+      const withoutOpenid = await grant({ scopes: ["files:read"] });
+      // Tokens are issued for the token endpoint's origin; userinfo judges them for its own.
+      const sendAt = (token: string) =>
+        workerFetch(
+          new Request(USERINFO_URL, { method: op.method.toUpperCase(), headers: { authorization: `Bearer ${token}` } }),
+        );
+      const seen: number[] = [];
+      for (const response of [
+        await sendAt(withOpenid.accessToken),
+        await send(),
+        await send("garbage"),
+        await sendAt(withoutOpenid.accessToken),
+      ]) {
+        expect(await checker.responseViolations(op.operation, response), `${id} ${response.status}`).toEqual([]);
+        seen.push(response.status);
+      }
+      expect(seen).toEqual([200, 401, 401, 403]);
+    },
+  );
 });
 
 describe("the browser operations answer as documented", () => {

@@ -1,34 +1,12 @@
 import { createRoute } from "@hono/zod-openapi";
 import { jsonResponse, TAGS } from "../../lib/openapi-responses";
 import { oauthForm } from "../../middleware/oauth-form";
-import { OAuthErrorSchema, TokenRequestSchema, TokenResponseSchema } from "../../schemas/token";
+import { NO_STORE_HEADERS, oauthErrorResponseSpec as oauthError, PRAGMA_HEADER } from "../../schemas/oauth-responses";
+import { TokenRequestSchema, TokenResponseSchema } from "../../schemas/token";
 
 /** Contract of the authorization server's token endpoint (AS §6, RFC 6749 §3.2). */
 
 export const TOKEN_PATH = "/oauth2/token";
-
-const NO_STORE_HEADERS: Record<
-  string,
-  { description: string; required: boolean; schema: { type: "string"; enum?: string[] } }
-> = {
-  "Cache-Control": {
-    description: "Tokens and errors are never cached (RFC 6749 §5.1).",
-    required: true,
-    schema: { type: "string", enum: ["no-store"] },
-  },
-  Pragma: { description: "For HTTP/1.0 caches.", required: true, schema: { type: "string", enum: ["no-cache"] } },
-};
-
-const oauthError = (description: string, error: string, errorDescription: string, extraHeaders = {}) => ({
-  description,
-  content: {
-    "application/json": {
-      schema: OAuthErrorSchema,
-      example: { error, error_description: errorDescription },
-    },
-  },
-  headers: { ...NO_STORE_HEADERS, ...extraHeaders },
-});
 
 export const tokenRoute = createRoute({
   method: "post",
@@ -47,7 +25,7 @@ export const tokenRoute = createRoute({
     },
   },
   responses: {
-    200: { ...jsonResponse(TokenResponseSchema, "The tokens."), headers: NO_STORE_HEADERS },
+    200: { ...jsonResponse(TokenResponseSchema, "The tokens."), headers: { ...NO_STORE_HEADERS, ...PRAGMA_HEADER } },
     400: oauthError(
       "invalid_request (missing, repeated or malformed parameter, not a form), invalid_grant (code or refresh token invalid, expired, used, PKCE or redirect_uri mismatch, consent revoked, client disabled, no valid x-signature), invalid_scope, unsupported_grant_type, access_denied (a guest asking for a personal access token).",
       "invalid_grant",

@@ -1,0 +1,63 @@
+import { OAuthError } from "../lib/oauth-error";
+import { issuerFor } from "../tokens/issuer";
+import type { ServiceDeps } from "./deps";
+import { activeAccessToken } from "./token-introspection";
+
+/**
+ * The UserInfo endpoint (OIDC Core §5.3): the claims of the access token's user. The access token
+ * carries no name or email, and looking them up would mean asking DocSpace, so the answer is `sub`
+ * alone; a client gets `name` and `email` from the ID token (AS §5.4). Errors follow RFC 6750 §3.
+ */
+
+/** The RFC 6750 §2.1 credentials syntax (b64token). */
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+
+const REALM = 'realm="oauth2"';
+
+/** 401: no Bearer token at all — a challenge without an error code (RFC 6750 §3.1). */
+const missingToken = () =>
+  new OAuthError({
+    status: 401,
+    error: "invalid_request",
+    description: "A Bearer access token is required.",
+    headers: { "www-authenticate": `Bearer ${REALM}` },
+  });
+
+/** 401 `invalid_token`: malformed, expired, revoked, foreign — one answer for all. */
+const invalidToken = () =>
+  new OAuthError({
+    status: 401,
+    error: "invalid_token",
+    description: "The access token is invalid, expired or revoked.",
+    headers: { "www-authenticate": `Bearer ${REALM}, error="invalid_token"` },
+  });
+
+/** 403 `insufficient_scope`: the token lacks `openid`. */
+const insufficientScope = () =>
+  new OAuthError({
+    status: 403,
+    error: "insufficient_scope",
+    description: "The access token lacks the openid scope.",
+    headers: { "www-authenticate": `Bearer ${REALM}, error="insufficient_scope", scope="openid"` },
+  });
+
+/** What the UserInfo endpoint answers, and the token's client's origins (for CORS). */
+export type UserInfo = { claims: { sub: string }; allowedOrigins: readonly string[] };
+
+/**
+ * The user of the Bearer token in `authorization` when it is active by introspection's rule
+ * (`activeAccessToken`) and carries `openid`; otherwise the RFC 6750 error.
+ */
+export async function userInfo(
+  deps: ServiceDeps,
+  context: { origin: string; authorization?: string },
+): Promise<UserInfo> {
+  const authorization = context.authorization?.trim();
+  if (!authorization) throw missingToken();
+  const token = BEARER.exec(authorization)?.[1];
+  if (!token) throw invalidToken();
+  const active = await activeAccessToken(deps, token, issuerFor(context.origin));
+  if (!active) throw invalidToken();
+  if (!active.claims.scope.includes("openid")) throw insufficientScope();
+  return { claims: { sub: active.claims.sub }, allowedOrigins: active.allowedOrigins };
+}
