@@ -36,11 +36,12 @@ export type CodeRedemption =
    */
   | { kind: "redeemed"; code: AuthorizationCodeRow; family: StartedFamily }
   /**
-   * The code had already been redeemed by this client: a replay. The family its redemption started
-   * has been revoked (reason `code_replay`); `familyId` is null only for a code redeemed before
-   * redemption and family start became one batch.
+   * The code had already been redeemed by this client: a replay. Nothing was changed yet: the
+   * caller records the revocation of the family its redemption started (`familyId`, null only for a
+   * code redeemed before redemption and family start became one batch; `familyExpiresOn`) in KV,
+   * then calls `revokeReplayedCode` with this outcome.
    */
-  | { kind: "replayed"; familyId: string | null }
+  | { kind: "replayed"; familyId: string | null; familyExpiresOn: number; codeHash: string }
   /** Unknown, expired, or bound to another client; nothing changed. */
   | { kind: "invalid" };
 
@@ -68,9 +69,8 @@ export async function issueCode(deps: AuthorizationDeps, input: CodeInput): Prom
  * The family copies client, user, tenant and scopes from the code and expires
  * `REFRESH_TOKEN_TTL_SECONDS` from now, as does its first token.
  *
- * When (1) returns no row, a code this client already redeemed is a replay: the family its
- * redemption started is revoked (RFC 6749 §4.1.2: a replay revokes what the code issued) and the
- * code is marked `replayed_on`.
+ * When (1) returns no row, a code this client already redeemed is a replay, reported with the family
+ * its redemption started; `revokeReplayedCode` then revokes that family and marks the code.
  */
 export async function redeemCode(deps: AuthorizationDeps, code: string, clientId: string): Promise<CodeRedemption> {
   const { db, now } = deps;
@@ -110,13 +110,35 @@ export async function redeemCode(deps: AuthorizationDeps, code: string, clientId
 
   const [seen] = await guardD1(
     db
-      .select({ clientId: authorizationCodes.clientId, consumedOn: authorizationCodes.consumedOn })
+      .select({
+        clientId: authorizationCodes.clientId,
+        consumedOn: authorizationCodes.consumedOn,
+        familyId: authorizationCodes.familyId,
+        familyExpiresOn: refreshFamilies.expiresOn,
+      })
       .from(authorizationCodes)
+      .leftJoin(refreshFamilies, eq(refreshFamilies.familyId, authorizationCodes.familyId))
       .where(eq(authorizationCodes.codeHash, codeHash)),
   );
   if (!seen || seen.clientId !== clientId || seen.consumedOn === null) return { kind: "invalid" };
+  return {
+    kind: "replayed",
+    familyId: seen.familyId,
+    familyExpiresOn: seen.familyExpiresOn ?? now,
+    codeHash,
+  };
+}
 
-  const [marked] = await guardD1(
+/**
+ * Acts on a replay `redeemCode` reported, in ONE batch: the code is marked `replayed_on` (first time
+ * kept) and the family its redemption started is revoked (RFC 6749 §4.1.2: a replay revokes what
+ * the code issued; reason `code_replay`, a family already revoked keeps its first reason). The
+ * caller has recorded the family's revocation in KV first (AS §7 reads KV only).
+ */
+export async function revokeReplayedCode(deps: AuthorizationDeps, replay: { codeHash: string }): Promise<void> {
+  const { db, now } = deps;
+  const { codeHash } = replay;
+  await guardD1(
     db.batch([
       db
         .update(authorizationCodes)
@@ -137,5 +159,4 @@ export async function redeemCode(deps: AuthorizationDeps, code: string, clientId
         ),
     ]),
   );
-  return { kind: "replayed", familyId: marked[0]?.familyId ?? null };
 }

@@ -12,7 +12,8 @@ import { hashToken, randomToken } from "./tokens";
 
 /**
  * Refresh tokens and their families (AS §5.2, §10): every refresh rotates the presented token
- * exactly once; presenting a token that was already rotated is reuse and revokes the family.
+ * exactly once; presenting a token that was already rotated is reuse, reported to the caller, which
+ * revokes the family (KV first, then `revokeFamily`: the revocation protocol lives in the service).
  * Tables: docs/storage.md.
  */
 
@@ -20,8 +21,11 @@ import { hashToken, randomToken } from "./tokens";
 export type RefreshRotation =
   /** This call rotated the token: the successor (plain, returned this once) and its family. */
   | { kind: "rotated"; refreshToken: string; family: RefreshFamilyRow }
-  /** The token had already been rotated: its family is now revoked (reason `reuse`). */
-  | { kind: "reuse"; familyId: string }
+  /**
+   * The token had already been rotated: reuse. Nothing was changed: the caller records the family's
+   * revocation in KV, then revokes it in D1 (`revokeFamily`, reason `reuse`; AS §7 reads KV only).
+   */
+  | { kind: "reuse"; familyId: string; familyExpiresOn: number }
   /** Unknown, expired, of a revoked or expired family, or issued to another client; nothing changed. */
   | { kind: "invalid" };
 
@@ -30,7 +34,8 @@ export type RefreshRotation =
  * `replaced_by` = the successor's hash only on a live, unrotated token of a live family of this
  * client; (2) the successor is inserted only if (1) named it — a racer's statement (2) carries
  * another hash and inserts nothing; (3) the family is read back. The successor expires with the
- * family: rotations never extend it. No row from (1) and a token that was rotated before is reuse.
+ * family: rotations never extend it. No row from (1) and a token that was rotated before is reuse
+ * (reported, not acted on: see `RefreshRotation`).
  */
 export async function rotateRefreshToken(
   deps: AuthorizationDeps,
@@ -91,14 +96,14 @@ export async function rotateRefreshToken(
         familyId: refreshTokens.familyId,
         rotatedOn: refreshTokens.rotatedOn,
         clientId: refreshFamilies.clientId,
+        familyExpiresOn: refreshFamilies.expiresOn,
       })
       .from(refreshTokens)
       .innerJoin(refreshFamilies, eq(refreshFamilies.familyId, refreshTokens.familyId))
       .where(eq(refreshTokens.tokenHash, tokenHash)),
   );
   if (!seen || seen.clientId !== clientId || seen.rotatedOn === null) return { kind: "invalid" };
-  await revokeFamily(deps, seen.familyId, "reuse");
-  return { kind: "reuse", familyId: seen.familyId };
+  return { kind: "reuse", familyId: seen.familyId, familyExpiresOn: seen.familyExpiresOn };
 }
 
 /**

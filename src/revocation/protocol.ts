@@ -1,5 +1,11 @@
 import { unavailable } from "../lib/problem";
-import { jtiRevocationKey, MIN_KV_TTL_SECONDS, mergeRevocation, type RevocationIntent } from "./revocations";
+import {
+  disabledClientKey,
+  jtiRevocationKey,
+  MIN_KV_TTL_SECONDS,
+  mergeRevocation,
+  type RevocationIntent,
+} from "./revocations";
 
 /**
  * The one implementation of the rule this product is built on (SPEC §9, docs/architecture.md):
@@ -10,14 +16,15 @@ import { jtiRevocationKey, MIN_KV_TTL_SECONDS, mergeRevocation, type RevocationI
  *    if any write fails, restore what was attempted and answer 503 — D1 was not touched;
  * 3. run the D1 change; if it throws, restore the entries and rethrow — nothing is half-applied.
  *
- * Every operation that revokes (single and bulk deletes, revoke consent, activation with
- * `revoke_tokens`, revoke-all-tokens) goes through `revokeThenChange`; nothing else writes or
- * undoes revocation entries, except `revokeAccessTokenId` below: one token's entry, with no D1
- * change to pair it with.
+ * Every operation that revokes (single and bulk deletes, revoke consent, disabling a client — with
+ * or without `revoke_tokens` —, revoke-all-tokens, and the revocation of one refresh family: reuse,
+ * code replay, RFC 7009, consent gone at refresh) goes through `revokeThenChange`; nothing else
+ * writes or undoes revocation entries, except `revokeAccessTokenId` below (one token's entry, with no
+ * D1 change to pair it with) and `clearClientDisabled` (after D1 enabled the client again).
  */
 
 /** A written entry, what it replaced, and what was written, so a failed operation can put the list back. */
-type RevocationWrite = { key: string; previous: string | null; written: string };
+type RevocationWrite = { key: string; previous: string | null; written: string; ttlSeconds: number };
 
 /** Keys per KV bulk get (the Workers limit). */
 const KV_BULK_GET_KEYS = 100;
@@ -68,12 +75,13 @@ async function writeRevocations(
     let failed: unknown;
     const worker = async () => {
       while (failed === undefined && next < intents.length) {
-        const { key, entry } = intents[next++] as RevocationIntent;
+        const { key, entry, ttlSeconds: own } = intents[next++] as RevocationIntent;
         const prior = previous.get(key) ?? null;
         const value = JSON.stringify(mergeRevocation(prior, entry));
-        attempted.push({ key, previous: prior, written: value });
+        const ttl = Math.max(MIN_KV_TTL_SECONDS, own ?? ttlSeconds);
+        attempted.push({ key, previous: prior, written: value, ttlSeconds: ttl });
         try {
-          await kv.put(key, value, { expirationTtl: ttlSeconds });
+          await kv.put(key, value, { expirationTtl: ttl });
         } catch (error) {
           failed ??= error;
         }
@@ -111,7 +119,7 @@ async function readPrevious(kv: KVNamespace, keys: string[]): Promise<Map<string
  */
 async function restoreRevocations(store: RevocationStore, writes: RevocationWrite[]): Promise<void> {
   if (writes.length === 0) return;
-  const { kv, ttlSeconds } = store;
+  const { kv } = store;
   let current: Map<string, string | null>;
   try {
     current = await readPrevious(
@@ -121,7 +129,7 @@ async function restoreRevocations(store: RevocationStore, writes: RevocationWrit
   } catch {
     return; // Logged by the caller's 503; see the doc comment for why this is safe.
   }
-  for (const { key, previous, written } of [...writes].reverse()) {
+  for (const { key, previous, written, ttlSeconds } of [...writes].reverse()) {
     if ((current.get(key) ?? null) !== written) continue;
     try {
       if (previous === null) await kv.delete(key);
@@ -145,5 +153,22 @@ export async function revokeAccessTokenId(kv: KVNamespace, jti: string, expiresA
     await kv.put(jtiRevocationKey(jti), JSON.stringify({ revoked_at: nowSeconds }), { expirationTtl: ttl });
   } catch (error) {
     throw unavailable("The revocation could not be recorded.", error);
+  }
+}
+
+/**
+ * Re-enabling a client: removes its `revoked:disabled:` entry, called only AFTER D1's `enabled = 1`
+ * was committed — never before, so that no failure can leave a client disabled in D1 but enabled in
+ * KV. If the delete fails the client stays disabled to introspection (fail closed) and the caller
+ * gets a 503 saying so; enabling again repairs it (the delete is idempotent).
+ */
+export async function clearClientDisabled(kv: KVNamespace, clientId: string): Promise<void> {
+  try {
+    await kv.delete(disabledClientKey(clientId));
+  } catch (error) {
+    throw unavailable(
+      "The client was enabled, but its tokens could not be made active again; enable it again to finish.",
+      error,
+    );
   }
 }

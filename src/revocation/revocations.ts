@@ -5,16 +5,30 @@
  * through `revokeThenChange` (protocol.ts); this module holds the keys, values and reads.
  */
 
-export type RevocationReason = "client_deleted" | "tokens_revoked" | "consent_revoked";
+/** The reasons of the client-wide and consent lists (what token status reports). */
+export type ListRevocationReason = "client_deleted" | "tokens_revoked" | "consent_revoked";
 
-export type RevocationEntry = {
+export type RevocationReason =
+  | ListRevocationReason
+  /** Under `revoked:disabled:{client_id}` only: the client is disabled (any entry there means so). */
+  | "client_disabled"
+  /** Under `revoked:family:{family_id}` only: the refresh family is revoked (any entry there means so). */
+  | "family_revoked";
+
+export type RevocationEntry<Reason extends RevocationReason = RevocationReason> = {
   /** Tokens with `issued_at` ≤ this (epoch seconds) are revoked. */
   revoked_before: number;
-  reason: RevocationReason;
+  reason: Reason;
 };
 
-/** A revocation to record: the KV key and the entry to merge into it (written by `revokeThenChange`). */
-export type RevocationIntent = { key: string; entry: RevocationEntry };
+/** An entry of the client-wide or consent list. */
+export type ListRevocationEntry = RevocationEntry<ListRevocationReason>;
+
+/**
+ * A revocation to record: the KV key and the entry to merge into it (written by `revokeThenChange`),
+ * and its own `expirationTtl` when not the lists' TTL (a family entry lives as long as its family).
+ */
+export type RevocationIntent = { key: string; entry: RevocationEntry; ttlSeconds?: number };
 
 /** KV's minimum `expirationTtl`. */
 export const MIN_KV_TTL_SECONDS = 60;
@@ -26,6 +40,20 @@ export const clientRevocationKey = (clientId: string): string => `revoked:client
 export const consentRevocationKey = (clientId: string, userId: string): string =>
   `revoked:consent:${clientId}:${userId}`;
 
+/**
+ * The client is disabled (AS §7: at once, from KV alone). Written before D1's `enabled = 0`, deleted
+ * after D1's `enabled = 1`; any value under the key means disabled. Lives for the lists' TTL: no
+ * token can be issued to a disabled client, so once every token issued before the disable has
+ * expired the entry has nothing left to stop.
+ */
+export const disabledClientKey = (clientId: string): string => `revoked:disabled:${clientId}`;
+/**
+ * One refresh family revoked (reuse, code replay, RFC 7009, consent gone at refresh): every access
+ * token carrying its `sid` is inactive. Any value under the key means revoked. Lives until the last
+ * access token the family can have issued has expired (`familyRevocationTtlSeconds`).
+ */
+export const familyRevocationKey = (familyId: string): string => `revoked:family:${familyId}`;
+
 const epochSeconds = (ms: number): number => Math.floor(ms / 1000);
 
 /**
@@ -35,25 +63,70 @@ const epochSeconds = (ms: number): number => Math.floor(ms / 1000);
  */
 export const jtiRevocationKey = (jti: string): string => `revoked:jti:${jti}`;
 
+/** What the KV lists say about one access token (`readTokenRevocations`). */
+export type TokenRevocations = {
+  client: ListRevocationEntry | null;
+  consent: ListRevocationEntry | null;
+  jtiRevoked: boolean;
+  clientDisabled: boolean;
+  familyRevoked: boolean;
+};
+
 /**
- * The revocation entries an access token of (client, user) is judged by, in ONE KV bulk read
- * (text, so a malformed value counts as absent instead of failing the read): the client-wide entry,
- * the consent entry and whether its `jti` was revoked. A KV failure throws; the caller answers 503.
+ * Everything an access token of (client, user) is judged by, in ONE KV bulk read (text, so a
+ * malformed value counts as absent instead of failing the read): the client-wide entry, the consent
+ * entry, whether its `jti` was revoked, whether its client is disabled and — for a token issued from
+ * a refresh family (`familyId`) — whether that family was revoked: 5 keys, 4 without a family. For
+ * the presence keys (jti, disabled, family) any value, even a malformed one, counts: fail closed.
+ * A KV failure throws; the caller answers 503.
  */
 export async function readTokenRevocations(
   kv: KVNamespace,
-  token: { clientId: string; userId: string; jti: string },
-): Promise<{ client: RevocationEntry | null; consent: RevocationEntry | null; jtiRevoked: boolean }> {
+  token: { clientId: string; userId: string; jti: string; familyId?: string },
+): Promise<TokenRevocations> {
   const clientKey = clientRevocationKey(token.clientId);
   const consentKey = consentRevocationKey(token.clientId, token.userId);
   const jtiKey = jtiRevocationKey(token.jti);
-  const values = await kv.get([clientKey, consentKey, jtiKey], "text");
+  const disabledKey = disabledClientKey(token.clientId);
+  const familyKey = token.familyId === undefined ? undefined : familyRevocationKey(token.familyId);
+  const keys = [clientKey, consentKey, jtiKey, disabledKey, ...(familyKey === undefined ? [] : [familyKey])];
+  const values = await kv.get(keys, "text");
+  const present = (key: string | undefined) => key !== undefined && (values.get(key) ?? null) !== null;
   const parse = (key: string) => {
     const value = values.get(key) ?? null;
     return value === null ? null : safeParse(value);
   };
-  return { client: parse(clientKey), consent: parse(consentKey), jtiRevoked: (values.get(jtiKey) ?? null) !== null };
+  return {
+    client: parse(clientKey),
+    consent: parse(consentKey),
+    jtiRevoked: present(jtiKey),
+    clientDisabled: present(disabledKey),
+    familyRevoked: present(familyKey),
+  };
 }
+
+/** The client is being disabled (written before D1's change; `revokeThenChange`). */
+export const clientDisabledIntent = (clientId: string, now: number): RevocationIntent => ({
+  key: disabledClientKey(clientId),
+  entry: { revoked_before: epochSeconds(now), reason: "client_disabled" },
+});
+
+/**
+ * How long a family's entry must live: until the family expires (no refresh after that) plus the
+ * longest access token it can have issued just before (`accessTokenTtlMs`) and 60 s of verifier skew;
+ * at least KV's minimum.
+ */
+export function familyRevocationTtlSeconds(familyExpiresOn: number, now: number, accessTokenTtlMs: number): number {
+  const seconds = Math.ceil((familyExpiresOn - now + accessTokenTtlMs) / 1000) + 60;
+  return Math.max(MIN_KV_TTL_SECONDS, seconds);
+}
+
+/** One refresh family is being revoked (written before D1's change; `revokeThenChange`). */
+export const familyRevokedIntent = (familyId: string, now: number, ttlSeconds: number): RevocationIntent => ({
+  key: familyRevocationKey(familyId),
+  entry: { revoked_before: epochSeconds(now), reason: "family_revoked" },
+  ttlSeconds,
+});
 
 /** Every token of the client issued so far, because the client is being deleted. */
 export const clientDeletedIntent = (clientId: string, now: number): RevocationIntent => ({
@@ -105,7 +178,7 @@ export function revocationTtlConflict(
 }
 
 /** Reads one entry; a malformed value counts as absent. */
-export async function readRevocation(kv: KVNamespace, key: string): Promise<RevocationEntry | null> {
+export async function readRevocation(kv: KVNamespace, key: string): Promise<ListRevocationEntry | null> {
   // Read as text: kv.get(key, "json") throws on a malformed value, which would turn a bad entry
   // (only ever written by hand) into a 503 for every check of that client.
   const value = await kv.get(key);
@@ -126,9 +199,9 @@ export function mergeRevocation(stored: string | null, entry: RevocationEntry): 
   };
 }
 
-function safeParse(value: string): RevocationEntry | null {
+function safeParse(value: string): ListRevocationEntry | null {
   try {
-    const parsed = JSON.parse(value) as RevocationEntry;
+    const parsed = JSON.parse(value) as ListRevocationEntry;
     return typeof parsed?.revoked_before === "number" ? parsed : null;
   } catch {
     return null;

@@ -5,8 +5,13 @@ import type { Database } from "../db/client";
 import { guardD1 } from "../db/errors";
 import { type ClientRow, clientSecrets, clients, consents, refreshFamilies, scopes } from "../db/schema";
 import { clientNotFound, validationFailed } from "../lib/problem";
-import { revokeThenChange } from "../revocation/protocol";
-import { clientDeletedIntent, consentRevokedIntent, tokensRevokedIntent } from "../revocation/revocations";
+import { clearClientDisabled, revokeThenChange } from "../revocation/protocol";
+import {
+  clientDeletedIntent,
+  clientDisabledIntent,
+  consentRevokedIntent,
+  tokensRevokedIntent,
+} from "../revocation/revocations";
 import type { CreateClientInput, UpdateClientInput } from "../schemas/clients";
 import { AUDIT_ACTIONS, auditClientEvents } from "./audit";
 import { assertMayManageClients, findManageableClient, wellFormedClientId } from "./client-access";
@@ -127,9 +132,11 @@ export async function deleteClient(deps: ServiceDeps, principal: Principal, clie
 }
 
 /**
- * Enables or disables a client (SPEC §4.5). Existing tokens stay valid (DocSpace's documented
- * contract) unless `revokeTokens` is set: then every token issued so far is revoked too, before
- * the change (fail closed: if KV fails, nothing changes and the caller gets 503).
+ * Enables or disables a client (SPEC §4.5). Disabling writes `revoked:disabled:{id}` to KV before
+ * D1 (fail closed: if KV fails, nothing changes and the caller gets 503), so that its tokens stop
+ * introspecting as active at once; enabling clears it after D1 (`clearClientDisabled`). Tokens that
+ * were not revoked come back with the client (DocSpace's documented contract) unless `revokeTokens`
+ * is set: then every token issued so far is revoked too, before the change, and stays revoked.
  */
 export async function changeActivation(
   deps: ServiceDeps,
@@ -140,7 +147,11 @@ export async function changeActivation(
 ): Promise<void> {
   const { clientId: id } = await findManageableClient(deps.db, principal, clientId);
   const { db } = deps;
-  const intents = revokeTokens ? [tokensRevokedIntent(id, deps.now)] : [];
+  // Disabling is written to KV first (introspection reads KV only, AS §7); enabling clears it after D1.
+  const intents = [
+    ...(enabled ? [] : [clientDisabledIntent(id, deps.now)]),
+    ...(revokeTokens ? [tokensRevokedIntent(id, deps.now)] : []),
+  ];
   const update = db
     .update(clients)
     .set({ enabled, modifiedOn: deps.now, modifiedBy: principal.userId })
@@ -155,6 +166,7 @@ export async function changeActivation(
       await guardD1(db.batch([update, audit]));
     }
   });
+  if (enabled) await clearClientDisabled(deps.kv, id);
 }
 
 /**

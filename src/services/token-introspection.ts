@@ -1,5 +1,5 @@
 import { eq } from "drizzle-orm";
-import { familyIsLive, findRefreshToken } from "../authorization/refresh-tokens";
+import { findRefreshToken } from "../authorization/refresh-tokens";
 import { guardD1 } from "../db/errors";
 import { clients } from "../db/schema";
 import { invalidClient, OAuthError } from "../lib/oauth-error";
@@ -51,8 +51,12 @@ export type IntrospectionResponse =
 
 const INACTIVE = { active: false } as const;
 
-/** The enabled client's CORS origins, or undefined for an unknown or disabled client (one D1 read, every time). */
-async function enabledClient(
+/**
+ * The enabled client's CORS origins, or undefined for an unknown or disabled client (one D1 read,
+ * every time): for refresh-token introspection (a D1 lookup by nature) and for an authenticated
+ * caller's CORS, never on the access-token hot path.
+ */
+export async function enabledClient(
   deps: Pick<ServiceDeps, "db">,
   clientId: string,
 ): Promise<{ allowedOrigins: string[] } | undefined> {
@@ -70,15 +74,16 @@ async function enabledClient(
 /** Whether `entry` revokes a token issued at `iat` (both epoch seconds, as `tokenStatus` compares them). */
 const revokes = (entry: RevocationEntry | null, iat: number): boolean => entry !== null && iat <= entry.revoked_before;
 
-/** An active access token: its claims and its client's `allowed_origins` (for CORS). */
-export type ActiveAccessToken = { claims: AccessTokenClaims; allowedOrigins: string[] };
+/** An active access token: its claims. */
+export type ActiveAccessToken = { claims: AccessTokenClaims };
 
 /**
  * The claims of `token` when it is an active access token of this issuer (AS §7), else null: ours
- * and valid (`verifyAccessToken`), not past `exp`; not revoked by the client-wide or the (client,
- * user) KV entry of SPEC §9 nor by an RFC 7009 revocation of its `jti` (one bulk KV read); its client
- * exists and is enabled and, for a token issued from a refresh family (`sid`), that family is live
- * (D1, both read every time, in parallel). KV or D1 unreadable → 503.
+ * and valid (`verifyAccessToken`), not past `exp`; and, in ONE KV bulk read and no D1 read (the hot
+ * path, docs/storage.md): not revoked by the client-wide or the (client, user) entry of SPEC §9 nor
+ * by an RFC 7009 revocation of its `jti`; its client not disabled (`revoked:disabled:`); for a token
+ * issued from a refresh family (`sid`), that family not revoked (`revoked:family:`). A deleted client
+ * is covered by its `client_deleted` entry (no token is issued after it). KV unreadable → 503.
  */
 export async function activeAccessToken(
   deps: ServiceDeps,
@@ -94,19 +99,16 @@ export async function activeAccessToken(
       clientId: claims.client_id,
       userId: claims.sub,
       jti: claims.jti,
+      familyId: claims.sid,
     });
   } catch (error) {
     throw unavailable("The revocation list could not be read.", error);
   }
-  if (revocations.jtiRevoked || revokes(revocations.client, claims.iat) || revokes(revocations.consent, claims.iat)) {
+  const { client, consent, jtiRevoked, clientDisabled, familyRevoked } = revocations;
+  if (jtiRevoked || clientDisabled || familyRevoked || revokes(client, claims.iat) || revokes(consent, claims.iat)) {
     return null;
   }
-  const [client, familyLive] = await Promise.all([
-    enabledClient(deps, claims.client_id),
-    claims.sid === undefined ? true : familyIsLive(deps, claims.sid),
-  ]);
-  if (!client || !familyLive) return null;
-  return { claims, allowedOrigins: client.allowedOrigins };
+  return { claims };
 }
 
 /** The introspection answer for an active refresh token of an enabled client, else null. */

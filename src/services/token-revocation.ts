@@ -1,8 +1,9 @@
-import { findRefreshToken, revokeFamily } from "../authorization/refresh-tokens";
+import { findRefreshToken } from "../authorization/refresh-tokens";
 import { revokeAccessTokenId } from "../revocation/protocol";
 import { verifyAccessToken } from "../tokens/access-token";
 import { issuerFor } from "../tokens/issuer";
 import type { ServiceDeps } from "./deps";
+import { revokeOneFamily } from "./family-revocation";
 import { authenticateCaller, type TokenCallContext, type TokenParams } from "./token-introspection";
 
 /**
@@ -22,8 +23,8 @@ export async function revokeToken(
   // A refresh token has no dots; an access token is a JWT. The hint is not needed to tell them apart.
   if (!token.includes(".")) {
     const found = await findRefreshToken(deps, token);
-    // The family's access tokens stop with it: introspection checks their `sid` (AS §5.2, §7).
-    if (found && found.family.clientId === client.clientId) await revokeFamily(deps, found.family.familyId, "revoked");
+    // The family's access tokens stop with it: introspection checks their `sid` in KV (AS §5.2, §7).
+    if (found && found.family.clientId === client.clientId) await revokeOneFamily(deps, found.family, "revoked");
     return;
   }
   const claims = await verifyAccessToken(deps, token, { issuer: issuerFor(context.origin), now: deps.now });

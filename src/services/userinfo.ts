@@ -1,7 +1,7 @@
 import { OAuthError } from "../lib/oauth-error";
 import { issuerFor } from "../tokens/issuer";
 import type { ServiceDeps } from "./deps";
-import { activeAccessToken } from "./token-introspection";
+import { activeAccessToken, enabledClient } from "./token-introspection";
 
 /**
  * The UserInfo endpoint (OIDC Core §5.3): the claims of the access token's user. The access token
@@ -59,5 +59,9 @@ export async function userInfo(
   const active = await activeAccessToken(deps, token, issuerFor(context.origin));
   if (!active) throw invalidToken();
   if (!active.claims.scope.includes("openid")) throw insufficientScope();
-  return { claims: { sub: active.claims.sub }, allowedOrigins: active.allowedOrigins };
+  // CORS needs the client's `allowed_origins`: one D1 read, only for an active token (introspection's
+  // hot path reads none). A client D1 no longer has enabled answers as the token being inactive.
+  const client = await enabledClient(deps, active.claims.client_id);
+  if (!client) throw invalidToken();
+  return { claims: { sub: active.claims.sub }, allowedOrigins: client.allowedOrigins };
 }

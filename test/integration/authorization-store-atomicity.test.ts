@@ -1,6 +1,6 @@
 import { describe, type ExpectStatic, it } from "vitest";
-import { issueCode, redeemCode } from "../../src/authorization/codes";
-import { rotateRefreshToken } from "../../src/authorization/refresh-tokens";
+import { issueCode, redeemCode, revokeReplayedCode } from "../../src/authorization/codes";
+import { revokeFamily, rotateRefreshToken } from "../../src/authorization/refresh-tokens";
 import { hashToken } from "../../src/authorization/tokens";
 import { HttpProblem } from "../../src/lib/problem";
 import {
@@ -78,21 +78,17 @@ describe("redeeming a code", () => {
     "a fault at position %i of the replay batch revokes nothing and marks nothing; the next replay does both",
     async (k, { expect }) => {
       const { owner, code, family } = await familyFromNewCode();
-      await expectUnavailable(
-        expect,
-        // Only the replay batch (its first statement sets replayed_on); the redemption batch matches nothing.
-        redeemCode(
-          storeDeps(T0 + 5_000, { breakBatchAt: k, onlyBatchMatching: /replayed_on/ }).deps,
-          code,
-          owner.clientId,
-        ),
-      );
+      // The replay is reported without a write; the batch that acts on it (revokeReplayedCode) fails.
+      const replay = await redeemCode(at(T0 + 5_000), code, owner.clientId);
+      if (replay.kind !== "replayed") throw new Error(replay.kind);
+      const { deps } = storeDeps(T0 + 5_000, { breakBatchAt: k, onlyBatchMatching: /replayed_on/ });
+      await expectUnavailable(expect, revokeReplayedCode(deps, replay));
       expect((await storedFamiliesOf(owner.clientId))[0]).toMatchObject({ revoked_on: null });
       expect((await storedCodesOf(owner.clientId))[0]).toMatchObject({ replayed_on: null });
-      expect(await redeemCode(at(T0 + 6_000), code, owner.clientId)).toEqual({
-        kind: "replayed",
-        familyId: family.familyId,
-      });
+      const next = await redeemCode(at(T0 + 6_000), code, owner.clientId);
+      expect(next).toMatchObject({ kind: "replayed", familyId: family.familyId });
+      if (next.kind !== "replayed") throw new Error(next.kind);
+      await revokeReplayedCode(at(T0 + 6_000), next);
       expect((await storedFamiliesOf(owner.clientId))[0]).toMatchObject({ revoked_reason: "code_replay" });
     },
   );
@@ -121,15 +117,19 @@ describe("rotating a refresh token", () => {
     },
   );
 
-  it("a failing revocation on reuse answers 503, and the next presentation revokes", async ({ expect }) => {
+  it("reuse is reported after two operations and changes nothing; a failing revocation leaves the family live", async ({
+    expect,
+  }) => {
     const { owner, family } = await familyFromNewCode();
     expect((await rotateRefreshToken(at(T0 + 10_000), family.refreshToken, owner.clientId)).kind).toBe("rotated");
-    // Operations of the reuse path: the batch (1), the lookup (2), the revocation (3).
+    // Operations of the reuse path: the batch (1), the lookup (2); the caller's revocation is (3).
     const { deps, counter } = storeDeps(T0 + 20_000, { failAt: 3 });
-    await expectUnavailable(expect, rotateRefreshToken(deps, family.refreshToken, owner.clientId));
-    expect(counter.calls).toHaveLength(3);
+    const reuse = await rotateRefreshToken(deps, family.refreshToken, owner.clientId);
+    expect(reuse).toEqual({ kind: "reuse", familyId: family.familyId, familyExpiresOn: family.expiresOn });
+    expect(counter.calls).toHaveLength(2);
+    await expectUnavailable(expect, revokeFamily(deps, family.familyId, "reuse"));
     expect((await storedFamiliesOf(owner.clientId))[0]).toMatchObject({ revoked_on: null });
-    expect(await rotateRefreshToken(at(T0 + 21_000), family.refreshToken, owner.clientId)).toEqual({
+    expect(await rotateRefreshToken(at(T0 + 21_000), family.refreshToken, owner.clientId)).toMatchObject({
       kind: "reuse",
       familyId: family.familyId,
     });

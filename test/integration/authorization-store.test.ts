@@ -1,5 +1,5 @@
 import { describe, it } from "vitest";
-import { issueCode, redeemCode } from "../../src/authorization/codes";
+import { issueCode, redeemCode, revokeReplayedCode } from "../../src/authorization/codes";
 import {
   consumePendingRequest,
   consumePendingRequestOfClient,
@@ -213,12 +213,23 @@ describe("authorization codes", () => {
     expect(await storedFamiliesOf(owner.clientId)).toHaveLength(1);
   });
 
-  it("a replay revokes the family the first redemption started, and is reported with it", async ({ expect }) => {
+  it("a replay is reported with the family the first redemption started; revokeReplayedCode revokes it", async ({
+    expect,
+  }) => {
     const { owner, code, family } = await familyFromNewCode();
-    expect(await redeemCode(at(T0 + 5_000), code, owner.clientId)).toEqual({
+    const replay = await redeemCode(at(T0 + 5_000), code, owner.clientId);
+    expect(replay).toEqual({
       kind: "replayed",
       familyId: family.familyId,
+      familyExpiresOn: family.expiresOn,
+      codeHash: await hashToken(code),
     });
+    if (replay.kind !== "replayed") throw new Error(replay.kind);
+    // Reporting changes nothing: the service records KV first, then acts.
+    expect((await storedFamiliesOf(owner.clientId))[0]).toMatchObject({ revoked_on: null });
+    expect((await storedCodesOf(owner.clientId))[0]).toMatchObject({ replayed_on: null });
+    await revokeReplayedCode(at(T0 + 5_000), replay);
+    expect((await storedCodesOf(owner.clientId))[0]).toMatchObject({ replayed_on: T0 + 5_000 });
     expect((await storedFamiliesOf(owner.clientId))[0]).toMatchObject({
       revoked_on: T0 + 5_000,
       revoked_reason: "code_replay",
@@ -229,7 +240,7 @@ describe("authorization codes", () => {
   it("a replay after the code's expiry is still a replay", async ({ expect }) => {
     const { owner, code, family } = await familyFromNewCode();
     const replay = await redeemCode(at(T0 + 10 * CODE_TTL_MS), code, owner.clientId);
-    expect(replay).toEqual({ kind: "replayed", familyId: family.familyId });
+    expect(replay).toMatchObject({ kind: "replayed", familyId: family.familyId });
   });
 
   it("an invalid redemption (unknown, expired, another client's) starts no family", async ({ expect }) => {
@@ -278,14 +289,20 @@ describe("refresh tokens", () => {
     for (const t of [family, first, second]) expect(atRest).not.toContain(t.refreshToken);
   });
 
-  it("presenting a rotated token is reuse: the whole family is revoked, the newest token too", async ({ expect }) => {
+  it("presenting a rotated token is reuse, reported with its family; revoking it stops the newest token too", async ({
+    expect,
+  }) => {
     const { owner, family } = await familyFromNewCode();
     const next = await rotateRefreshToken(at(T0 + 10_000), family.refreshToken, owner.clientId);
     if (next.kind !== "rotated") throw new Error(next.kind);
     expect(await rotateRefreshToken(at(T0 + 20_000), family.refreshToken, owner.clientId)).toEqual({
       kind: "reuse",
       familyId: family.familyId,
+      familyExpiresOn: family.expiresOn,
     });
+    // Reporting changes nothing: the service records KV first, then revokes (reason `reuse`).
+    expect((await storedFamiliesOf(owner.clientId))[0]).toMatchObject({ revoked_on: null });
+    expect(await revokeFamily(at(T0 + 20_000), family.familyId, "reuse")).toBe(true);
     expect((await storedFamiliesOf(owner.clientId))[0]).toMatchObject({
       revoked_on: T0 + 20_000,
       revoked_reason: "reuse",

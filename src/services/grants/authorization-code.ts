@@ -1,4 +1,4 @@
-import { redeemCode } from "../../authorization/codes";
+import { redeemCode, revokeReplayedCode } from "../../authorization/codes";
 import { revokeFamily } from "../../authorization/refresh-tokens";
 import type { AuthorizationCodeRow, ClientRow } from "../../db/schema";
 import { invalidGrant, invalidRequest } from "../../lib/oauth-error";
@@ -7,6 +7,7 @@ import { mintIdToken } from "../../tokens/id-token";
 import { issuerFor } from "../../tokens/issuer";
 import { consentCovers, OPENID } from "../consent-coverage";
 import type { ServiceDeps } from "../deps";
+import { revokeFamilyThen } from "../family-revocation";
 import type { AuthenticatedTokenClient } from "../oauth-client-auth";
 import type { TokenRequestContext, TokenRequestParams, TokenResponse } from "./common";
 
@@ -72,7 +73,7 @@ async function checkRedeemedCode(
 /**
  * `authorization_code` (AS §6, §4 step 9, §10): consume the code exactly once and start its refresh
  * family (one batch), check its bindings and the consent, mint the tokens. A replay is
- * `invalid_grant` and the store has revoked the family the first redemption started.
+ * `invalid_grant`, after the family the first redemption started is revoked (KV, then D1).
  */
 export async function authorizationCodeGrant(
   deps: ServiceDeps,
@@ -86,6 +87,13 @@ export async function authorizationCodeGrant(
   if (redemption.kind === "invalid")
     throw invalidGrant("The code is invalid, expired or was issued to another client.");
   if (redemption.kind === "replayed") {
+    // The family this code started stops in KV first (introspection reads KV only), then in D1.
+    const { familyId, familyExpiresOn } = redemption;
+    if (familyId === null) await revokeReplayedCode(deps, redemption);
+    else
+      await revokeFamilyThen(deps, { familyId, expiresOn: familyExpiresOn }, () =>
+        revokeReplayedCode(deps, redemption),
+      );
     throw invalidGrant("The code was already used; the tokens issued from it have been revoked.");
   }
   const { code: row, family } = redemption;

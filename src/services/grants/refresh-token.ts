@@ -1,14 +1,10 @@
-import {
-  findRefreshToken,
-  type RefreshRotation,
-  revokeFamily,
-  rotateRefreshToken,
-} from "../../authorization/refresh-tokens";
+import { findRefreshToken, type RefreshRotation, rotateRefreshToken } from "../../authorization/refresh-tokens";
 import { invalidGrant, invalidRequest, invalidScope, type OAuthError } from "../../lib/oauth-error";
 import { mintAccessToken } from "../../tokens/access-token";
 import { issuerFor } from "../../tokens/issuer";
 import { findConsent, isOnlyOpenId } from "../consent-coverage";
 import type { ServiceDeps } from "../deps";
+import { revokeOneFamily } from "../family-revocation";
 import type { AuthenticatedTokenClient } from "../oauth-client-auth";
 import { parseScope, type TokenRequestContext, type TokenRequestParams, type TokenResponse } from "./common";
 
@@ -18,8 +14,8 @@ import { parseScope, type TokenRequestContext, type TokenRequestParams, type Tok
  * (1) a read-only lookup of the token and its family (unknown, another client's, rotated, revoked
  * or expired → straight to the rotation, which tells invalid from reuse); (2) `scope` may narrow,
  * never widen (`invalid_scope`, the token stays usable); (3) the user's consent must still exist
- * (else the family is revoked, `invalid_grant`); (4) the access token is signed; (5) the rotation
- * batch — exactly once, reuse of a rotated token revokes the family. The refresh token keeps the
+ * (else the family is revoked, KV then D1, `invalid_grant`); (4) the access token is signed; (5) the rotation
+ * batch — exactly once; reuse of a rotated token revokes the family (KV then D1). The refresh token keeps the
  * family's scopes (RFC 6749 §6). No ID token on refresh. The client's `enabled` was checked at
  * authentication; the rotation itself re-checks that the family is live and the client's.
  */
@@ -34,14 +30,14 @@ export async function refreshTokenGrant(
   const found = await findRefreshToken(deps, presented);
   if (!found?.active || found.family.clientId !== client.clientId) {
     // The rotation answers these without issuing anything, and detects reuse of a rotated token.
-    throw refreshRefusal(await rotateRefreshToken(deps, presented, client.clientId));
+    throw await refreshRefusal(deps, await rotateRefreshToken(deps, presented, client.clientId));
   }
   const { family } = found;
   const requested = parseScope(params.scope);
   const extra = requested.filter((s) => !family.scopes.includes(s));
   if (extra.length > 0) throw invalidScope(`scope exceeds the original grant: ${extra.slice(0, 5).join(" ")}.`);
   if (!isOnlyOpenId(family.scopes) && !(await findConsent(deps, family))) {
-    await revokeFamily(deps, family.familyId, "consent_revoked");
+    await revokeOneFamily(deps, family, "consent_revoked");
     throw invalidGrant("The user's consent to this client was revoked.");
   }
   const scopes = requested.length > 0 ? requested : family.scopes;
@@ -56,7 +52,7 @@ export async function refreshTokenGrant(
     now: deps.now,
   });
   const rotation = await rotateRefreshToken(deps, presented, client.clientId);
-  if (rotation.kind !== "rotated") throw refreshRefusal(rotation);
+  if (rotation.kind !== "rotated") throw await refreshRefusal(deps, rotation);
   return {
     access_token: access.token,
     token_type: "Bearer",
@@ -66,9 +62,13 @@ export async function refreshTokenGrant(
   };
 }
 
-/** The `invalid_grant` for a rotation that did not rotate. */
-function refreshRefusal(rotation: RefreshRotation): OAuthError {
+/**
+ * The `invalid_grant` for a rotation that did not rotate. Reuse revokes the family first — in KV,
+ * then in D1 (a KV failure is a 503 and the family stays live: nothing half done).
+ */
+async function refreshRefusal(deps: ServiceDeps, rotation: RefreshRotation): Promise<OAuthError> {
   if (rotation.kind === "reuse") {
+    await revokeOneFamily(deps, { familyId: rotation.familyId, expiresOn: rotation.familyExpiresOn }, "reuse");
     return invalidGrant("The refresh token was already used; every token of its grant has been revoked.");
   }
   return invalidGrant("The refresh token is invalid, expired, revoked or was issued to another client.");
