@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, type ExpectStatic, test, vi } from "vitest";
-import { clientRevocationKey, consentRevocationKey } from "../../src/revocation/revocations";
+import { clientRevocationKey, consentRevocationKey, disabledClientKey } from "../../src/revocation/revocations";
 import { call, createClientAs } from "../helpers/api";
 import { appFetcher } from "../helpers/app";
 import { faultyD1, faultyKV, unreachableDurableObjects } from "../helpers/faults";
@@ -33,7 +33,11 @@ type Scenario = {
 type Expect = ExpectStatic;
 
 async function kvState(clientIds: string[], userIds: string[]): Promise<[string, string | null][]> {
-  const keys = clientIds.flatMap((c) => [clientRevocationKey(c), ...userIds.map((u) => consentRevocationKey(c, u))]);
+  const keys = clientIds.flatMap((c) => [
+    clientRevocationKey(c),
+    disabledClientKey(c),
+    ...userIds.map((u) => consentRevocationKey(c, u)),
+  ]);
   return Promise.all(keys.map(async (k) => [k, await env.REVOCATIONS.get(k)] as [string, string | null]));
 }
 
@@ -144,6 +148,8 @@ const SCENARIOS: Scenario[] = [
     applied: (expect, ctx, before, after) => {
       expect(clients(after).get(id0(ctx))?.enabled).toBe(0);
       expect(after.tenant.audits).toBe(before.tenant.audits + 1);
+      // Written before D1 (introspection reads KV only): a KV failure is a 503 with nothing changed.
+      expect(kvValue(after, disabledClientKey(id0(ctx)))).not.toBe(null);
     },
   },
   {
@@ -156,6 +162,7 @@ const SCENARIOS: Scenario[] = [
     applied: (expect, ctx, _before, after) => {
       expect(clients(after).get(id0(ctx))?.enabled).toBe(0);
       expect(kvValue(after, clientRevocationKey(id0(ctx)))).not.toBe(null);
+      expect(kvValue(after, disabledClientKey(id0(ctx)))).not.toBe(null);
     },
   },
   {
