@@ -233,7 +233,7 @@ describe("tokens that were never active here", () => {
 });
 
 describe("the stores", () => {
-  it("an active access token costs exactly one KV read (the bulk get of its three entries)", async ({ expect }) => {
+  it("an active access token costs exactly one KV read (the bulk get of its five entries)", async ({ expect }) => {
     const g = await grant();
     const { kv, counter } = faultyKV(env.REVOCATIONS);
     const fetcher = appFetcher({ env: { REVOCATIONS: kv } });

@@ -2,7 +2,16 @@ import { env } from "cloudflare:workers";
 import { describe, it } from "vitest";
 import { HttpProblem } from "../../src/lib/problem";
 import { revokeThenChange } from "../../src/revocation/protocol";
-import { clientRevocationKey, mergeRevocation } from "../../src/revocation/revocations";
+import {
+  clientDisabledIntent,
+  clientRevocationKey,
+  disabledClientKey,
+  familyRevocationKey,
+  familyRevocationTtlSeconds,
+  familyRevokedIntent,
+  mergeRevocation,
+  readTokenRevocations,
+} from "../../src/revocation/revocations";
 import { faultyKV } from "../helpers/faults";
 
 // The merge and undo rules of the revocation lists (SPEC §9), against the real KV binding.
@@ -138,5 +147,55 @@ describe("revokeThenChange: the undo of a bulk revocation fits a Worker's KV bud
     expect(counter.calls.filter((name) => name === "get")).toHaveLength(10);
     const left = await Promise.all(keys.slice(0, 20).map((key) => env.REVOCATIONS.get(key)));
     expect(left.every((value) => value === null)).toBe(true);
+  });
+});
+
+describe("the hot path's presence keys (issue 14 item 1)", () => {
+  it("readTokenRevocations: 4 keys without a family, 5 with; any value under a presence key revokes", async ({
+    expect,
+  }) => {
+    const clientId = crypto.randomUUID();
+    const token = { clientId, userId: crypto.randomUUID(), jti: crypto.randomUUID() };
+    const familyId = crypto.randomUUID();
+    const { kv, counter } = faultyKV(env.REVOCATIONS);
+    expect(await readTokenRevocations(kv, { ...token, familyId })).toEqual({
+      client: null,
+      consent: null,
+      jtiRevoked: false,
+      clientDisabled: false,
+      familyRevoked: false,
+    });
+    expect(counter.calls).toEqual(["get"]);
+    await env.REVOCATIONS.put(disabledClientKey(clientId), "not json");
+    await env.REVOCATIONS.put(familyRevocationKey(familyId), "{}");
+    const both = await readTokenRevocations(env.REVOCATIONS, { ...token, familyId });
+    expect(both).toMatchObject({ clientDisabled: true, familyRevoked: true });
+    expect((await readTokenRevocations(env.REVOCATIONS, token)).familyRevoked).toBe(false);
+  });
+
+  it("a family entry lives until the family's last access token has expired, at least 60 s", ({ expect }) => {
+    const now = 1_000_000;
+    expect(familyRevocationTtlSeconds(now + 3_600_000, now, 3_600_000)).toBe(3600 + 3600 + 60);
+    expect(familyRevocationTtlSeconds(now - 10_000_000, now, 0)).toBe(60);
+  });
+
+  it("revokeThenChange writes a family entry with its own TTL and puts it back when D1 refuses", async ({ expect }) => {
+    const familyId = crypto.randomUUID();
+    const puts: unknown[] = [];
+    const kv = {
+      get: env.REVOCATIONS.get.bind(env.REVOCATIONS),
+      delete: env.REVOCATIONS.delete.bind(env.REVOCATIONS),
+      put: (key: string, value: string, options: unknown) => {
+        puts.push(options);
+        return env.REVOCATIONS.put(key, value, options as KVNamespacePutOptions);
+      },
+    } as unknown as KVNamespace;
+    await expect(
+      revokeThenChange({ kv, ttlSeconds: 60 }, [familyRevokedIntent(familyId, Date.now(), 7_260)], d1Refused),
+    ).rejects.toThrow("D1 refused");
+    expect(puts).toEqual([{ expirationTtl: 7_260 }]);
+    expect(await env.REVOCATIONS.get(familyRevocationKey(familyId))).toBeNull();
+    await revokeThenChange(store, [clientDisabledIntent(familyId, Date.now())], async () => undefined);
+    expect(await env.REVOCATIONS.get(disabledClientKey(familyId))).not.toBeNull();
   });
 });
