@@ -37,3 +37,28 @@ export const oauthErrorResponseSpec = (
   },
   headers: { ...NO_STORE_HEADERS, ...PRAGMA_HEADER, ...extraHeaders },
 });
+
+/** 401 `invalid_client` with the Basic challenge (RFC 6749 §5.2); `causes` says what leads to it here. */
+export const invalidClientResponseSpec = (causes: string) =>
+  oauthErrorResponseSpec(`invalid_client: ${causes}`, "invalid_client", "Client authentication failed.", {
+    "WWW-Authenticate": {
+      description: "The Basic challenge (RFC 6749 §5.2).",
+      required: true,
+      schema: { type: "string" },
+    },
+  });
+
+/** The answers every form endpoint (token, introspection, revocation) shares: too large, rate limited, unexpected. */
+export const FORM_ENDPOINT_ERROR_RESPONSES = {
+  413: oauthErrorResponseSpec(
+    "The form is larger than 16 KiB.",
+    "invalid_request",
+    "The request body exceeds 16384 bytes.",
+  ),
+  429: oauthErrorResponseSpec("Rate limited; see `Retry-After`.", "slow_down", "Rate limit exceeded."),
+  500: oauthErrorResponseSpec(
+    "An unexpected error; quote the request id when reporting it.",
+    "server_error",
+    "An unexpected error occurred. Quote the request id when reporting it.",
+  ),
+};

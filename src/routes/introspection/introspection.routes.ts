@@ -1,7 +1,13 @@
 import { createRoute } from "@hono/zod-openapi";
 import { jsonResponse, TAGS } from "../../lib/openapi-responses";
 import { oauthForm } from "../../middleware/oauth-form";
-import { NO_STORE_HEADERS, oauthErrorResponseSpec as oauthError, PRAGMA_HEADER } from "../../schemas/oauth-responses";
+import {
+  FORM_ENDPOINT_ERROR_RESPONSES,
+  invalidClientResponseSpec,
+  NO_STORE_HEADERS,
+  oauthErrorResponseSpec as oauthError,
+  PRAGMA_HEADER,
+} from "../../schemas/oauth-responses";
 import { IntrospectionRequestSchema, IntrospectionResponseSchema } from "../../schemas/token-management";
 
 /** Contract of the authorization server's introspection endpoint (AS §7, RFC 7662). */
@@ -34,25 +40,10 @@ export const introspectRoute = createRoute({
       "invalid_request",
       "token is required.",
     ),
-    401: oauthError(
-      "invalid_client: credentials were sent and did not authenticate (unknown client, wrong secret, disabled client).",
-      "invalid_client",
-      "Client authentication failed.",
-      {
-        "WWW-Authenticate": {
-          description: "The Basic challenge (RFC 6749 §5.2).",
-          required: true,
-          schema: { type: "string" },
-        },
-      },
+    401: invalidClientResponseSpec(
+      "credentials were sent and did not authenticate (unknown client, wrong secret, disabled client).",
     ),
-    413: oauthError("The form is larger than 16 KiB.", "invalid_request", "The request body exceeds 16384 bytes."),
-    429: oauthError("Rate limited; see `Retry-After`.", "slow_down", "Rate limit exceeded."),
-    500: oauthError(
-      "An unexpected error; quote the request id when reporting it.",
-      "server_error",
-      "An unexpected error occurred. Quote the request id when reporting it.",
-    ),
+    ...FORM_ENDPOINT_ERROR_RESPONSES,
     503: oauthError(
       "The database, the revocation list or the signing keys are unavailable: never answered as inactive.",
       "temporarily_unavailable",

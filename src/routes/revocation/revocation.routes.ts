@@ -1,7 +1,13 @@
 import { createRoute } from "@hono/zod-openapi";
 import { TAGS } from "../../lib/openapi-responses";
 import { oauthForm } from "../../middleware/oauth-form";
-import { NO_STORE_HEADERS, oauthErrorResponseSpec as oauthError, PRAGMA_HEADER } from "../../schemas/oauth-responses";
+import {
+  FORM_ENDPOINT_ERROR_RESPONSES,
+  invalidClientResponseSpec,
+  NO_STORE_HEADERS,
+  oauthErrorResponseSpec as oauthError,
+  PRAGMA_HEADER,
+} from "../../schemas/oauth-responses";
 import { RevocationRequestSchema } from "../../schemas/token-management";
 
 /** Contract of the authorization server's revocation endpoint (AS §8, RFC 7009). */
@@ -34,25 +40,10 @@ export const revokeRoute = createRoute({
       "invalid_request",
       "token is required.",
     ),
-    401: oauthError(
-      "invalid_client: unknown client, wrong secret, malformed credentials, no authentication, disabled client — one body for all.",
-      "invalid_client",
-      "Client authentication failed.",
-      {
-        "WWW-Authenticate": {
-          description: "The Basic challenge (RFC 6749 §5.2).",
-          required: true,
-          schema: { type: "string" },
-        },
-      },
+    401: invalidClientResponseSpec(
+      "unknown client, wrong secret, malformed credentials, no authentication, disabled client — one body for all.",
     ),
-    413: oauthError("The form is larger than 16 KiB.", "invalid_request", "The request body exceeds 16384 bytes."),
-    429: oauthError("Rate limited; see `Retry-After`.", "slow_down", "Rate limit exceeded."),
-    500: oauthError(
-      "An unexpected error; quote the request id when reporting it.",
-      "server_error",
-      "An unexpected error occurred. Quote the request id when reporting it.",
-    ),
+    ...FORM_ENDPOINT_ERROR_RESPONSES,
     503: oauthError(
       "The database or the revocation list is unavailable: the token was not revoked; retry.",
       "temporarily_unavailable",

@@ -1,7 +1,13 @@
 import { createRoute } from "@hono/zod-openapi";
 import { jsonResponse, TAGS } from "../../lib/openapi-responses";
 import { oauthForm } from "../../middleware/oauth-form";
-import { NO_STORE_HEADERS, oauthErrorResponseSpec as oauthError, PRAGMA_HEADER } from "../../schemas/oauth-responses";
+import {
+  FORM_ENDPOINT_ERROR_RESPONSES,
+  invalidClientResponseSpec,
+  NO_STORE_HEADERS,
+  oauthErrorResponseSpec as oauthError,
+  PRAGMA_HEADER,
+} from "../../schemas/oauth-responses";
 import { TokenRequestSchema, TokenResponseSchema } from "../../schemas/token";
 
 /** Contract of the authorization server's token endpoint (AS §6, RFC 6749 §3.2). */
@@ -31,25 +37,10 @@ export const tokenRoute = createRoute({
       "invalid_grant",
       "The code is invalid, expired or was issued to another client.",
     ),
-    401: oauthError(
-      "invalid_client: unknown client, wrong secret, malformed credentials, or no authentication — one body for all.",
-      "invalid_client",
-      "Client authentication failed.",
-      {
-        "WWW-Authenticate": {
-          description: "The Basic challenge (RFC 6749 §5.2).",
-          required: true,
-          schema: { type: "string" },
-        },
-      },
+    401: invalidClientResponseSpec(
+      "unknown client, wrong secret, malformed credentials, or no authentication — one body for all.",
     ),
-    413: oauthError("The form is larger than 16 KiB.", "invalid_request", "The request body exceeds 16384 bytes."),
-    429: oauthError("Rate limited; see `Retry-After`.", "slow_down", "Rate limit exceeded."),
-    500: oauthError(
-      "An unexpected error; quote the request id when reporting it.",
-      "server_error",
-      "An unexpected error occurred. Quote the request id when reporting it.",
-    ),
+    ...FORM_ENDPOINT_ERROR_RESPONSES,
     503: oauthError(
       "The database or the signing keys are unavailable; no token was issued from a half-written state.",
       "temporarily_unavailable",
