@@ -4,7 +4,7 @@ type App = ReturnType<typeof createApp>;
 let app: Promise<App> | undefined;
 
 /**
- * Worker entry: the gateway app, the Cron Trigger and the rate limiter's Durable Object class.
+ * Worker entry: the gateway app, the Cron Trigger and the Durable Object classes (rate limiter, revocation ledger).
  *
  * The app (routes, zod schemas, OpenAPI metadata) is imported and built on the first request rather
  * than at start-up: the bundler turns the dynamic import into a lazily initialised module, which keeps
@@ -31,3 +31,4 @@ export default {
 } satisfies ExportedHandler<Env>;
 
 export { RateLimiter } from "./durable-objects/rate-limiter";
+export { RevocationLedger } from "./durable-objects/revocation-ledger";

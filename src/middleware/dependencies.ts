@@ -19,6 +19,7 @@ export const provideDependencies = createMiddleware<AppEnv>(async (c, next) => {
   c.set("deps", {
     db: createDb(c.env.DB),
     kv: c.env.REVOCATIONS,
+    revocationLedgers: c.env.REVOCATION_LEDGER,
     now: c.get("now"),
     pepper: c.env.CLIENT_SECRET_PEPPER,
     revocationTtlSeconds: revocationTtlSeconds(c.env.MAX_TOKEN_TTL_SECONDS, longestTokenSeconds),

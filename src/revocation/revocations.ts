@@ -2,7 +2,8 @@
  * Typed access to the revocation lists in KV (SPEC §9). An entry says: every token of this
  * scope issued at or before `revoked_before` (epoch seconds) is revoked. Entries live as long
  * as the longest token can, so the lists never grow without bound. Entries are written only
- * through `revokeThenChange` (protocol.ts); this module holds the keys, values and reads.
+ * through `revokeThenChange` (protocol.ts), in the order the client's revocation ledger decides;
+ * this module holds the keys, values, the merge and the reads.
  */
 
 /** The reasons of the client-wide and consent lists (what token status reports). */
@@ -26,9 +27,32 @@ export type ListRevocationEntry = RevocationEntry<ListRevocationReason>;
 
 /**
  * A revocation to record: the KV key and the entry to merge into it (written by `revokeThenChange`),
- * and its own `expirationTtl` when not the lists' TTL (a family entry lives as long as its family).
+ * its own `expirationTtl` when not the lists' TTL (a family entry lives as long as its family), and
+ * the client who owns the key (its revocation ledger orders every write of it: src/durable-objects/revocation-ledger.ts).
  */
-export type RevocationIntent = { key: string; entry: RevocationEntry; ttlSeconds?: number };
+export type RevocationIntent = { key: string; entry: RevocationEntry; ttlSeconds?: number; owner: string };
+
+/** One operation's entry for one key in a revocation ledger, and when it expires (epoch seconds). */
+export type LedgerContribution = { entry: RevocationEntry; expiresAt: number };
+
+/**
+ * What a key holds given every live contribution to it, oldest first: the latest `revoked_before`
+ * (an entry never moves backwards), `client_deleted` if any contribution says so (token status relies
+ * on it to answer for a client that no longer exists), else the newest reason; it lives as long as
+ * the longest-lived contribution. `null` when there is none (the key is deleted).
+ */
+export function mergeContributions(contributions: readonly LedgerContribution[]): LedgerContribution | null {
+  const newest = contributions.at(-1);
+  if (newest === undefined) return null;
+  const deleted = contributions.some((c) => c.entry.reason === "client_deleted");
+  return {
+    entry: {
+      revoked_before: Math.max(...contributions.map((c) => c.entry.revoked_before)),
+      reason: deleted ? "client_deleted" : newest.entry.reason,
+    },
+    expiresAt: Math.max(...contributions.map((c) => c.expiresAt)),
+  };
+}
 
 /** KV's minimum `expirationTtl`. */
 export const MIN_KV_TTL_SECONDS = 60;
@@ -94,7 +118,7 @@ export async function readTokenRevocations(
   const present = (key: string | undefined) => key !== undefined && (values.get(key) ?? null) !== null;
   const parse = (key: string) => {
     const value = values.get(key) ?? null;
-    return value === null ? null : safeParse(value);
+    return value === null ? null : parseRevocation(value);
   };
   return {
     client: parse(clientKey),
@@ -107,6 +131,7 @@ export async function readTokenRevocations(
 
 /** The client is being disabled (written before D1's change; `revokeThenChange`). */
 export const clientDisabledIntent = (clientId: string, now: number): RevocationIntent => ({
+  owner: clientId,
   key: disabledClientKey(clientId),
   entry: { revoked_before: epochSeconds(now), reason: "client_disabled" },
 });
@@ -122,26 +147,34 @@ export function familyRevocationTtlSeconds(familyExpiresOn: number, now: number,
 }
 
 /** One refresh family is being revoked (written before D1's change; `revokeThenChange`). */
-export const familyRevokedIntent = (familyId: string, now: number, ttlSeconds: number): RevocationIntent => ({
-  key: familyRevocationKey(familyId),
+export const familyRevokedIntent = (
+  family: { clientId: string; familyId: string },
+  now: number,
+  ttlSeconds: number,
+): RevocationIntent => ({
+  owner: family.clientId,
+  key: familyRevocationKey(family.familyId),
   entry: { revoked_before: epochSeconds(now), reason: "family_revoked" },
   ttlSeconds,
 });
 
 /** Every token of the client issued so far, because the client is being deleted. */
 export const clientDeletedIntent = (clientId: string, now: number): RevocationIntent => ({
+  owner: clientId,
   key: clientRevocationKey(clientId),
   entry: { revoked_before: epochSeconds(now), reason: "client_deleted" },
 });
 
 /** Every token of the client issued so far, the client kept (revoke-all, disable with `revoke_tokens`). */
 export const tokensRevokedIntent = (clientId: string, now: number): RevocationIntent => ({
+  owner: clientId,
   key: clientRevocationKey(clientId),
   entry: { revoked_before: epochSeconds(now), reason: "tokens_revoked" },
 });
 
 /** Every token of the client issued to one user so far (consent revoked). */
 export const consentRevokedIntent = (clientId: string, userId: string, now: number): RevocationIntent => ({
+  owner: clientId,
   key: consentRevocationKey(clientId, userId),
   entry: { revoked_before: epochSeconds(now), reason: "consent_revoked" },
 });
@@ -182,24 +215,11 @@ export async function readRevocation(kv: KVNamespace, key: string): Promise<List
   // Read as text: kv.get(key, "json") throws on a malformed value, which would turn a bad entry
   // (only ever written by hand) into a 503 for every check of that client.
   const value = await kv.get(key);
-  return value === null ? null : safeParse(value);
+  return value === null ? null : parseRevocation(value);
 }
 
-/**
- * The entry to store when `entry` meets what is stored: an existing entry is never weakened
- * (`revoked_before` only moves forward), and a `client_deleted` reason is kept, because token status
- * relies on it to answer for a client that no longer exists. A malformed stored value counts as absent.
- */
-export function mergeRevocation(stored: string | null, entry: RevocationEntry): RevocationEntry {
-  const prior = stored === null ? null : safeParse(stored);
-  if (!prior) return entry;
-  return {
-    revoked_before: Math.max(prior.revoked_before, entry.revoked_before),
-    reason: prior.reason === "client_deleted" ? "client_deleted" : entry.reason,
-  };
-}
-
-function safeParse(value: string): ListRevocationEntry | null {
+/** A stored value as an entry; a malformed one counts as absent. */
+export function parseRevocation(value: string): ListRevocationEntry | null {
   try {
     const parsed = JSON.parse(value) as ListRevocationEntry;
     return typeof parsed?.revoked_before === "number" ? parsed : null;

@@ -166,7 +166,7 @@ export async function changeActivation(
       await guardD1(db.batch([update, audit]));
     }
   });
-  if (enabled) await clearClientDisabled(deps.kv, id);
+  if (enabled) await clearClientDisabled(revocationStoreOf(deps), id);
 }
 
 /**

@@ -19,6 +19,8 @@ export type RequestMeta = {
 export type ServiceDeps = {
   db: Database;
   kv: KVNamespace;
+  /** The revocation ledgers (one Durable Object per client) that order every revocation write to `kv`. */
+  revocationLedgers: Env["REVOCATION_LEDGER"];
   /** Milliseconds since the epoch. */
   now: number;
   pepper: string;
@@ -38,5 +40,5 @@ export function auditContextOf(principal: Principal, request: RequestMeta): Audi
 
 /** The revocation lists as the revocation protocol writes them. */
 export function revocationStoreOf(deps: ServiceDeps): RevocationStore {
-  return { kv: deps.kv, ttlSeconds: deps.revocationTtlSeconds };
+  return { kv: deps.kv, ledgers: deps.revocationLedgers, ttlSeconds: deps.revocationTtlSeconds, now: deps.now };
 }

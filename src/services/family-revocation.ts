@@ -14,14 +14,14 @@ import { revocationStoreOf, type ServiceDeps } from "./deps";
  */
 
 /** The family to revoke: its id and when it expires (the KV entry lives until its last access token has). */
-export type FamilyToRevoke = { familyId: string; expiresOn: number };
+export type FamilyToRevoke = { familyId: string; clientId: string; expiresOn: number };
 
 /** Records the family's revocation in KV, then runs `change` (the D1 side). */
 export function revokeFamilyThen<T>(deps: ServiceDeps, family: FamilyToRevoke, change: () => Promise<T>): Promise<T> {
   const ttl = familyRevocationTtlSeconds(family.expiresOn, deps.now, deps.signingKeys.accessTokenTtlMs);
   return revokeThenChange(
     revocationStoreOf(deps),
-    [familyRevokedIntent(family.familyId, deps.now, ttl)],
+    [familyRevokedIntent(family, deps.now, ttl)],
     change,
     "The revocation could not be recorded; nothing was changed.",
   );

@@ -272,6 +272,7 @@ describe("scale", { timeout: 120_000 }, () => {
     const deps = {
       db: createDb(env.DB),
       kv: env.REVOCATIONS,
+      revocationLedgers: env.REVOCATION_LEDGER,
       now: NOW + 10_000,
       pepper: "unused",
       revocationTtlSeconds: 3600,

@@ -9,103 +9,114 @@ import {
   familyRevocationKey,
   familyRevocationTtlSeconds,
   familyRevokedIntent,
-  mergeRevocation,
+  mergeContributions,
+  type RevocationEntry,
+  type RevocationIntent,
   readTokenRevocations,
 } from "../../src/revocation/revocations";
-import { faultyKV } from "../helpers/faults";
+import { faultyKV, unreachableDurableObjects } from "../helpers/faults";
 
 // The merge and undo rules of the revocation lists (SPEC §9), against the real KV binding.
 
-const store = { kv: env.REVOCATIONS, ttlSeconds: 60 };
+/** The revocation store as services build it, over `kv` (the real binding unless a test wraps it). */
+const storeWith = (kv: KVNamespace = env.REVOCATIONS) => ({
+  kv,
+  ledgers: env.REVOCATION_LEDGER,
+  ttlSeconds: 60,
+  now: Date.now(),
+});
+const store = storeWith();
+/** A client-wide entry for a fresh client (its own ledger). */
+const clientIntent = (entry: RevocationEntry, clientId: string = crypto.randomUUID()): RevocationIntent => ({
+  owner: clientId,
+  key: clientRevocationKey(clientId),
+  entry,
+});
 const d1Refused = () => Promise.reject(new Error("D1 refused the batch"));
 
-describe("mergeRevocation", () => {
-  it("never moves revoked_before backwards", ({ expect }) => {
-    const stored = JSON.stringify({ revoked_before: 200, reason: "tokens_revoked" });
-    expect(mergeRevocation(stored, { revoked_before: 100, reason: "tokens_revoked" }).revoked_before).toBe(200);
-    expect(mergeRevocation(stored, { revoked_before: 300, reason: "tokens_revoked" }).revoked_before).toBe(300);
+describe("mergeContributions", () => {
+  const at = (revoked_before: number, reason: RevocationEntry["reason"], expiresAt = 1000) => ({
+    entry: { revoked_before, reason },
+    expiresAt,
+  });
+
+  it("never moves revoked_before backwards, whatever the order", ({ expect }) => {
+    expect(mergeContributions([at(200, "tokens_revoked"), at(100, "tokens_revoked")])?.entry.revoked_before).toBe(200);
+    expect(mergeContributions([at(100, "tokens_revoked"), at(300, "tokens_revoked")])?.entry.revoked_before).toBe(300);
   });
 
   it("keeps client_deleted, which token status relies on for a client that no longer exists", ({ expect }) => {
-    const deleted = JSON.stringify({ revoked_before: 100, reason: "client_deleted" });
-    expect(mergeRevocation(deleted, { revoked_before: 150, reason: "tokens_revoked" })).toEqual({
+    expect(mergeContributions([at(100, "client_deleted"), at(150, "tokens_revoked")])?.entry).toEqual({
       revoked_before: 150,
       reason: "client_deleted",
     });
+    expect(mergeContributions([at(100, "tokens_revoked"), at(90, "consent_revoked")])?.entry.reason).toBe(
+      "consent_revoked",
+    );
   });
 
-  it("treats a malformed stored value as absent", ({ expect }) => {
-    expect(mergeRevocation("{not json", { revoked_before: 5, reason: "consent_revoked" })).toEqual({
-      revoked_before: 5,
-      reason: "consent_revoked",
-    });
+  it("lives as long as its longest-lived contribution; nothing left means no entry", ({ expect }) => {
+    expect(mergeContributions([at(1, "family_revoked", 500), at(2, "family_revoked", 90)])?.expiresAt).toBe(500);
+    expect(mergeContributions([])).toBeNull();
   });
 });
 
-describe("revokeThenChange: restoring after the D1 change fails", () => {
+describe("revokeThenChange: taking back after the D1 change fails", () => {
   it("undoes this request's entry", async ({ expect }) => {
-    const key = clientRevocationKey(crypto.randomUUID());
-    const outcome = revokeThenChange(
-      store,
-      [{ key, entry: { revoked_before: 100, reason: "client_deleted" } }],
-      d1Refused,
-    );
-    await expect(outcome).rejects.toThrow("D1 refused the batch");
-    expect(await env.REVOCATIONS.get(key)).toBeNull();
+    const intent = clientIntent({ revoked_before: 100, reason: "client_deleted" });
+    await expect(revokeThenChange(store, [intent], d1Refused)).rejects.toThrow("D1 refused the batch");
+    expect(await env.REVOCATIONS.get(intent.key)).toBeNull();
   });
 
-  it("leaves a stronger entry that another request wrote in the meantime", async ({ expect }) => {
-    const key = clientRevocationKey(crypto.randomUUID());
-    const theirs = JSON.stringify({ revoked_before: 200, reason: "client_deleted" });
-    const outcome = revokeThenChange(
-      store,
-      [{ key, entry: { revoked_before: 100, reason: "tokens_revoked" } }],
-      async () => {
-        await env.REVOCATIONS.put(key, theirs, { expirationTtl: 60 });
+  it("leaves a stronger entry, and an identical one, that other requests recorded in the meantime", async ({
+    expect,
+  }) => {
+    for (const theirs of [
+      { revoked_before: 200, reason: "client_deleted" } as const,
+      // A twin: the same value. Undoing by value (the protocol before the ledgers) removed it.
+      { revoked_before: 100, reason: "tokens_revoked" } as const,
+    ]) {
+      const clientId = crypto.randomUUID();
+      const mine = clientIntent({ revoked_before: 100, reason: "tokens_revoked" }, clientId);
+      const outcome = revokeThenChange(store, [mine], async () => {
+        await revokeThenChange(storeWith(), [clientIntent(theirs, clientId)], async () => undefined);
         throw new Error("D1 refused the batch");
-      },
-    );
-    await expect(outcome).rejects.toThrow("D1 refused the batch");
-    expect(await env.REVOCATIONS.get(key)).toBe(theirs);
+      });
+      await expect(outcome).rejects.toThrow("D1 refused the batch");
+      expect(JSON.parse((await env.REVOCATIONS.get(mine.key)) ?? "null")).toEqual(theirs);
+    }
   });
 
-  it("puts back the previous value of a key that held one", async ({ expect }) => {
-    const key = clientRevocationKey(crypto.randomUUID());
+  it("puts back the value a key held before the ledger knew it", async ({ expect }) => {
+    const intent = clientIntent({ revoked_before: 100, reason: "client_deleted" });
     const before = JSON.stringify({ revoked_before: 50, reason: "tokens_revoked" });
-    await env.REVOCATIONS.put(key, before, { expirationTtl: 60 });
-    await expect(
-      revokeThenChange(store, [{ key, entry: { revoked_before: 100, reason: "client_deleted" } }], d1Refused),
-    ).rejects.toThrow();
-    expect(await env.REVOCATIONS.get(key)).toBe(before);
+    await env.REVOCATIONS.put(intent.key, before, { expirationTtl: 60 });
+    await expect(revokeThenChange(store, [intent], d1Refused)).rejects.toThrow();
+    expect(await env.REVOCATIONS.get(intent.key)).toBe(before);
   });
 });
 
 describe("revokeThenChange: writing before the change", () => {
   it("runs the change only after every entry is written, and returns its result", async ({ expect }) => {
-    const keys = Array.from({ length: 3 }, () => clientRevocationKey(crypto.randomUUID()));
-    const result = await revokeThenChange(
-      store,
-      keys.map((key) => ({ key, entry: { revoked_before: 100, reason: "client_deleted" } })),
-      async () => Promise.all(keys.map((key) => env.REVOCATIONS.get(key))),
+    const intents = Array.from({ length: 3 }, () => clientIntent({ revoked_before: 100, reason: "client_deleted" }));
+    const result = await revokeThenChange(store, intents, async () =>
+      Promise.all(intents.map(({ key }) => env.REVOCATIONS.get(key))),
     );
     for (const value of result)
       expect(JSON.parse(value ?? "null")).toEqual({ revoked_before: 100, reason: "client_deleted" });
   });
 
   it("reads previous values of many keys in bulk gets of 100 and never weakens them", async ({ expect }) => {
-    const keys = Array.from({ length: 150 }, () => clientRevocationKey(crypto.randomUUID()));
+    const intents = Array.from({ length: 150 }, () => clientIntent({ revoked_before: 100, reason: "tokens_revoked" }));
     const strong = JSON.stringify({ revoked_before: 900, reason: "client_deleted" });
-    await env.REVOCATIONS.put(keys[120] as string, strong, { expirationTtl: 60 });
+    const held = intents[120]?.key as string;
+    await env.REVOCATIONS.put(held, strong, { expirationTtl: 60 });
     // A plan that never fails: the wrapper only counts.
     const { kv, counter } = faultyKV(env.REVOCATIONS, { only: ["get", "put"] });
-    await revokeThenChange(
-      { kv, ttlSeconds: 60 },
-      keys.map((key) => ({ key, entry: { revoked_before: 100, reason: "tokens_revoked" } })),
-      async () => undefined,
-    );
+    await revokeThenChange(storeWith(kv), intents, async () => undefined);
     expect(counter.calls.filter((name) => name === "get")).toHaveLength(2);
     expect(counter.calls.filter((name) => name === "put")).toHaveLength(150);
-    expect(JSON.parse((await env.REVOCATIONS.get(keys[120] as string)) ?? "null")).toEqual({
+    expect(JSON.parse((await env.REVOCATIONS.get(held)) ?? "null")).toEqual({
       revoked_before: 900,
       reason: "client_deleted",
     });
@@ -114,11 +125,11 @@ describe("revokeThenChange: writing before the change", () => {
   it("answers 503 without running the change when KV refuses a write, and leaves no entry behind", async ({
     expect,
   }) => {
-    const keys = Array.from({ length: 3 }, () => clientRevocationKey(crypto.randomUUID()));
+    const intents = Array.from({ length: 3 }, () => clientIntent({ revoked_before: 100, reason: "client_deleted" }));
     let changed = false;
     const outcome = await revokeThenChange(
-      { kv: faultyKV(env.REVOCATIONS, { only: ["put"], failAt: 2 }).kv, ttlSeconds: 60 },
-      keys.map((key) => ({ key, entry: { revoked_before: 100, reason: "client_deleted" } })),
+      storeWith(faultyKV(env.REVOCATIONS, { only: ["put"], failAt: 2 }).kv),
+      intents,
       async () => {
         changed = true;
       },
@@ -126,26 +137,34 @@ describe("revokeThenChange: writing before the change", () => {
     expect(outcome).toBeInstanceOf(HttpProblem);
     expect((outcome as HttpProblem).init.status).toBe(503);
     expect(changed).toBe(false);
-    for (const key of keys) expect(await env.REVOCATIONS.get(key)).toBeNull();
+    for (const { key } of intents) expect(await env.REVOCATIONS.get(key)).toBeNull();
+  });
+
+  it("answers 503 without running the change when a ledger is unreachable, and leaves no entry behind", async ({
+    expect,
+  }) => {
+    const intents = Array.from({ length: 3 }, () => clientIntent({ revoked_before: 100, reason: "client_deleted" }));
+    const ledgers = unreachableDurableObjects(
+      env.REVOCATION_LEDGER as unknown as DurableObjectNamespace,
+    ) as unknown as Env["REVOCATION_LEDGER"];
+    let changed = false;
+    const outcome = await revokeThenChange({ ...store, ledgers }, intents, async () => {
+      changed = true;
+    }).catch((error: unknown) => error);
+    expect((outcome as HttpProblem).init.status).toBe(503);
+    expect(changed).toBe(false);
+    for (const { key } of intents) expect(await env.REVOCATIONS.get(key)).toBeNull();
   });
 });
 
 describe("revokeThenChange: the undo of a bulk revocation fits a Worker's KV budget", () => {
-  it("reads the keys back in bulk before undoing 450 entries (at most 1,000 KV operations in all)", async ({
-    expect,
-  }) => {
-    const keys = Array.from({ length: 450 }, () => clientRevocationKey(crypto.randomUUID()));
+  it("undoes 450 entries without reading them back (at most 1,000 KV operations in all)", async ({ expect }) => {
+    const intents = Array.from({ length: 450 }, () => clientIntent({ revoked_before: 100, reason: "client_deleted" }));
     const { kv, counter } = faultyKV(env.REVOCATIONS, { only: ["get", "put", "delete"] });
-    await expect(
-      revokeThenChange(
-        { kv, ttlSeconds: 60 },
-        keys.map((key) => ({ key, entry: { revoked_before: 100, reason: "client_deleted" } })),
-        d1Refused,
-      ),
-    ).rejects.toThrow("D1 refused the batch");
+    await expect(revokeThenChange(storeWith(kv), intents, d1Refused)).rejects.toThrow("D1 refused the batch");
     expect(counter.calls.length).toBeLessThanOrEqual(1000);
-    expect(counter.calls.filter((name) => name === "get")).toHaveLength(10);
-    const left = await Promise.all(keys.slice(0, 20).map((key) => env.REVOCATIONS.get(key)));
+    expect(counter.calls.filter((name) => name === "get")).toHaveLength(5);
+    const left = await Promise.all(intents.map(({ key }) => env.REVOCATIONS.get(key)));
     expect(left.every((value) => value === null)).toBe(true);
   });
 });
@@ -181,6 +200,7 @@ describe("the hot path's presence keys (issue 14 item 1)", () => {
 
   it("revokeThenChange writes a family entry with its own TTL and puts it back when D1 refuses", async ({ expect }) => {
     const familyId = crypto.randomUUID();
+    const clientId = crypto.randomUUID();
     const puts: unknown[] = [];
     const kv = {
       get: env.REVOCATIONS.get.bind(env.REVOCATIONS),
@@ -191,11 +211,11 @@ describe("the hot path's presence keys (issue 14 item 1)", () => {
       },
     } as unknown as KVNamespace;
     await expect(
-      revokeThenChange({ kv, ttlSeconds: 60 }, [familyRevokedIntent(familyId, Date.now(), 7_260)], d1Refused),
+      revokeThenChange(storeWith(kv), [familyRevokedIntent({ clientId, familyId }, Date.now(), 7_260)], d1Refused),
     ).rejects.toThrow("D1 refused");
     expect(puts).toEqual([{ expirationTtl: 7_260 }]);
     expect(await env.REVOCATIONS.get(familyRevocationKey(familyId))).toBeNull();
-    await revokeThenChange(store, [clientDisabledIntent(familyId, Date.now())], async () => undefined);
-    expect(await env.REVOCATIONS.get(disabledClientKey(familyId))).not.toBeNull();
+    await revokeThenChange(store, [clientDisabledIntent(clientId, Date.now())], async () => undefined);
+    expect(await env.REVOCATIONS.get(disabledClientKey(clientId))).not.toBeNull();
   });
 });

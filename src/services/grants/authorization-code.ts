@@ -91,7 +91,7 @@ export async function authorizationCodeGrant(
     const { familyId, familyExpiresOn } = redemption;
     if (familyId === null) await revokeReplayedCode(deps, redemption);
     else
-      await revokeFamilyThen(deps, { familyId, expiresOn: familyExpiresOn }, () =>
+      await revokeFamilyThen(deps, { familyId, clientId: client.clientId, expiresOn: familyExpiresOn }, () =>
         revokeReplayedCode(deps, redemption),
       );
     throw invalidGrant("The code was already used; the tokens issued from it have been revoked.");

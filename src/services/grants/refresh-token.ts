@@ -30,7 +30,7 @@ export async function refreshTokenGrant(
   const found = await findRefreshToken(deps, presented);
   if (!found?.active || found.family.clientId !== client.clientId) {
     // The rotation answers these without issuing anything, and detects reuse of a rotated token.
-    throw await refreshRefusal(deps, await rotateRefreshToken(deps, presented, client.clientId));
+    throw await refreshRefusal(deps, client.clientId, await rotateRefreshToken(deps, presented, client.clientId));
   }
   const { family } = found;
   const requested = parseScope(params.scope);
@@ -52,7 +52,7 @@ export async function refreshTokenGrant(
     now: deps.now,
   });
   const rotation = await rotateRefreshToken(deps, presented, client.clientId);
-  if (rotation.kind !== "rotated") throw await refreshRefusal(deps, rotation);
+  if (rotation.kind !== "rotated") throw await refreshRefusal(deps, client.clientId, rotation);
   return {
     access_token: access.token,
     token_type: "Bearer",
@@ -66,9 +66,11 @@ export async function refreshTokenGrant(
  * The `invalid_grant` for a rotation that did not rotate. Reuse revokes the family first — in KV,
  * then in D1 (a KV failure is a 503 and the family stays live: nothing half done).
  */
-async function refreshRefusal(deps: ServiceDeps, rotation: RefreshRotation): Promise<OAuthError> {
+async function refreshRefusal(deps: ServiceDeps, clientId: string, rotation: RefreshRotation): Promise<OAuthError> {
   if (rotation.kind === "reuse") {
-    await revokeOneFamily(deps, { familyId: rotation.familyId, expiresOn: rotation.familyExpiresOn }, "reuse");
+    // Reuse is reported only for the presenting client's own tokens (`rotateRefreshToken`).
+    const family = { familyId: rotation.familyId, clientId, expiresOn: rotation.familyExpiresOn };
+    await revokeOneFamily(deps, family, "reuse");
     return invalidGrant("The refresh token was already used; every token of its grant has been revoked.");
   }
   return invalidGrant("The refresh token is invalid, expired, revoked or was issued to another client.");
