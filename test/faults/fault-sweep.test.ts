@@ -3,15 +3,15 @@ import { afterAll, beforeAll, describe, type ExpectStatic, test, vi } from "vite
 import { clientRevocationKey, consentRevocationKey, disabledClientKey } from "../../src/revocation/revocations";
 import { call, createClientAs } from "../helpers/api";
 import { appFetcher } from "../helpers/app";
-import { faultyD1, faultyKV, unreachableDurableObjects } from "../helpers/faults";
+import { faultyD1, faultyKV, faultyLedgers, unreachableDurableObjects } from "../helpers/faults";
 import { checkResponse, cleanDbReport, dbInvariants, type TenantState, tenantState } from "../helpers/reliability";
 import { type Caller, newCaller } from "../helpers/signature";
 import { insertConsent, type StoredClient, type StoredSecret } from "../helpers/stored-state";
 
 /**
- * Fault sweep (issue 7): for every write operation, a clean run counts its D1 and KV steps; then
- * each step N is made to fail in turn (and every position inside each D1 batch, and KV's undo
- * after a failed batch, and the rate limiter as a whole). Every outcome must be all or nothing:
+ * Fault sweep (issue 7): for every write operation, a clean run counts its D1 and KV steps and its
+ * calls to the revocation ledgers; then each step N is made to fail in turn (and every position
+ * inside each D1 batch, and KV's or the ledgers' undo after a failed batch, and the rate limiter as a whole). Every outcome must be all or nothing:
  * 503 with nothing changed in D1 or KV (or, for the limiter, SPEC §10's documented fail-closed
  * 503), and the same request retried on healthy bindings must then succeed completely.
  */
@@ -289,7 +289,7 @@ describe("fault sweep", () => {
   });
 
   test.for(SCENARIOS.map((s) => [s.name, s] as const))(
-    "%s: every D1 and KV step, each batch position, KV undo and the limiter",
+    "%s: every D1 and KV step, each batch position, each ledger call, the undo and the limiter",
     {
       timeout: TIMEOUT,
     },
@@ -298,16 +298,22 @@ describe("fault sweep", () => {
       const clean = await scenario.setup();
       const d1 = faultyD1(env.DB);
       const kv = faultyKV(env.REVOCATIONS);
+      const ledger = faultyLedgers();
       const before = await snapshot(clean);
-      const response = await send(scenario, clean, { DB: d1.db, REVOCATIONS: kv.kv });
+      const response = await send(scenario, clean, {
+        DB: d1.db,
+        REVOCATIONS: kv.kv,
+        REVOCATION_LEDGER: ledger.ledgers,
+      });
       const body = (await checkResponse(expect, response)) as Record<string, unknown>;
       expect(response.status).toBe(scenario.ok);
       scenario.applied(expect, clean, before, await snapshot(clean), body);
       const d1Steps = d1.counter.calls.length;
       const kvSteps = kv.counter.calls.length;
+      const ledgerSteps = ledger.counter.calls.length;
       const batches = d1.counter.calls.filter((c) => c === "batch").length;
       console.info(
-        `[fault-sweep] ${scenario.name}: D1 steps ${d1.counter.calls.join(",")}; KV steps ${kv.counter.calls.join(",") || "none"}`,
+        `[fault-sweep] ${scenario.name}: D1 steps ${d1.counter.calls.join(",")}; KV steps ${kv.counter.calls.join(",") || "none"}; ledger calls ${ledger.counter.calls.join(",") || "none"}`,
       );
       expect(d1Steps).toBeGreaterThan(0);
 
@@ -330,6 +336,31 @@ describe("fault sweep", () => {
           () => ({ REVOCATIONS: faultyKV(env.REVOCATIONS, { failAt: n }).kv }),
           `KV step ${n}`,
         );
+      }
+      // A revocation ledger unreachable or failing at each call (record; the undo after it still works).
+      for (let n = 1; n <= ledgerSteps; n++) {
+        await expectAllOrNothing(
+          expect,
+          scenario,
+          () => ({ REVOCATION_LEDGER: faultyLedgers({ failAt: n }).ledgers }),
+          `ledger call ${n}`,
+        );
+      }
+      if (ledgerSteps > 0 && batches > 0) {
+        // D1 refuses the batch and every ledger then refuses the undo: D1 untouched, the retry succeeds.
+        faultsInjected += 1;
+        const ctx = await scenario.setup();
+        const beforeDouble = await snapshot(ctx);
+        const res = await send(scenario, ctx, {
+          DB: faultyD1(env.DB, { only: ["batch"], failAt: batches }).db,
+          REVOCATION_LEDGER: faultyLedgers({ failFrom: ledgerSteps + 1 }).ledgers,
+        });
+        await checkResponse(expect, res, { allow503: true });
+        expect(res.status).toBe(503);
+        expect((await snapshot(ctx)).tenant, "ledger undo refused: D1 untouched").toEqual(beforeDouble.tenant);
+        const retry = await send(scenario, ctx);
+        await checkResponse(expect, retry);
+        expect(retry.status).toBe(scenario.ok);
       }
       if (kvSteps > 0 && batches > 0) {
         // D1 refuses the batch and KV then refuses the undo: D1 must still be untouched; a revocation

@@ -1,3 +1,5 @@
+import { env } from "cloudflare:workers";
+
 /**
  * Test doubles that make real bindings fail on purpose: wrap a binding, hand the wrapped env
  * to `appFetcher({ env })`, and every call not chosen to fail goes to the real D1, KV or
@@ -126,6 +128,43 @@ export function faultyKV(kv: KVNamespace, plan: FaultPlan = {}) {
   return { kv: wrapped, counter };
 }
 
+/**
+ * Wraps a Durable Object namespace: every RPC method call on any of its stubs counts as one operation
+ * (named by the method) and fails when the plan says so; the others reach the real object.
+ */
+export function faultyDurableObjects<N extends DurableObjectNamespace>(namespace: N, plan: FaultPlan = {}) {
+  const counter = new FaultCounter(plan);
+  const stubOf = (real: Record<string | symbol, unknown>) =>
+    new Proxy(
+      {},
+      {
+        get: (_target, method) => {
+          if (method === "then") return undefined;
+          return async (...args: unknown[]) => {
+            counter.hit(String(method));
+            return (real[method] as (...a: unknown[]) => unknown)(...args);
+          };
+        },
+      },
+    );
+  const wrapped = new Proxy(namespace, {
+    get(target, property) {
+      if (property === "getByName" || property === "get") {
+        return (...args: unknown[]) =>
+          stubOf(
+            (Reflect.get(target, property) as (...a: unknown[]) => Record<string | symbol, unknown>).apply(
+              target,
+              args,
+            ),
+          );
+      }
+      const value = Reflect.get(target, property);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { namespace: wrapped, counter };
+}
+
 /** A Durable Object namespace whose stubs fail every RPC, as when the limiter is unreachable. */
 export function unreachableDurableObjects(namespace: DurableObjectNamespace): DurableObjectNamespace {
   return new Proxy(namespace, {
@@ -143,4 +182,10 @@ export function unreachableDurableObjects(namespace: DurableObjectNamespace): Du
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
+}
+
+/** The revocation ledgers' namespace, counting (and per `plan` failing) every RPC to any ledger. */
+export function faultyLedgers(plan: FaultPlan = {}) {
+  const { namespace, counter } = faultyDurableObjects(env.REVOCATION_LEDGER as unknown as DurableObjectNamespace, plan);
+  return { ledgers: namespace as unknown as Env["REVOCATION_LEDGER"], counter };
 }
