@@ -97,7 +97,7 @@ describe("OAuth 2.1 §4.3.1: confidential clients authenticate to refresh", () =
     expect,
   }) => {
     const g = await grant();
-    const attempts = [
+    const attempts: Record<string, string>[] = [
       { grant_type: "refresh_token", refresh_token: g.refreshToken },
       { grant_type: "refresh_token", refresh_token: g.refreshToken, client_id: g.client.client_id },
       {
