@@ -7,7 +7,7 @@ import matrix from "../../docs/conformance.md?raw";
 const SOURCES = import.meta.glob<string>("../**/*.test.ts", { query: "?raw", import: "default", eager: true });
 
 /** The number of rows written when the matrix was made; rows may be added, never silently lost. */
-const MIN_ROWS = 148;
+const MIN_ROWS = 149;
 const STATUSES = ["met", "n/a", "deviation", "gap"] as const;
 const HEADER = ["id", "source", "requirement", "status", "note", "tests"];
 const START = "<!-- matrix:start -->";
