@@ -1,3 +1,5 @@
+import { errorDescriptionText } from "./oauth-error";
+
 /**
  * The redirect back to the client (RFC 6749 §4.1.2, §4.1.2.1) with `iss` (RFC 9207). The registered
  * URI is kept byte for byte, its own query included; the new parameters are form-encoded by
@@ -5,7 +7,11 @@
  * has a query and does not encode `state` (AS §12.1).
  */
 export function authorizationResponseUrl(redirectUri: string, params: Record<string, string>, issuer: string): string {
-  const query = new URLSearchParams({ ...params, iss: issuer }).toString();
+  const described =
+    params.error_description === undefined
+      ? params
+      : { ...params, error_description: errorDescriptionText(params.error_description) };
+  const query = new URLSearchParams({ ...described, iss: issuer }).toString();
   // Registered redirect URIs have no fragment (SPEC §6); URL tells whether a query is already there.
   const hasQuery = new URL(redirectUri).search !== "";
   if (hasQuery) return `${redirectUri}&${query}`;

@@ -95,14 +95,27 @@ export function oauthErrorFromProblem(problem: ProblemInit): OAuthErrorInit {
   return { status: 400, error: "invalid_request", description: problem.detail, headers };
 }
 
+/**
+ * `error_description` as RFC 6749 §4.1.2.1 and §5.2 (OAuth 2.1 §3.2.4, §4.1.2.1) allow it: printable
+ * ASCII without `"` and `\\` (%x20-21 / %x23-5B / %x5D-7E). Descriptions may quote what the client
+ * sent (a scope, a parameter name); every character outside the set becomes `?`, so no request can
+ * make an error break the rule (docs/conformance.md, R6749-4.1.2.1-i and R6749-5.2-h).
+ */
+export function errorDescriptionText(text: string): string {
+  return text.replace(/[^\x20-\x21\x23-\x5B\x5D-\x7E]/g, "?");
+}
+
 /** Renders an OAuth error: JSON, `no-store` (RFC 6749 §5.1 asks it of every token response). */
 export function oauthErrorResponse(init: OAuthErrorInit): Response {
   const headers = new Headers(init.headers);
   headers.set("content-type", "application/json");
   headers.set("cache-control", "no-store");
   headers.set("pragma", "no-cache");
-  return new Response(JSON.stringify({ error: init.error, error_description: init.description }), {
-    status: init.status,
-    headers,
-  });
+  return new Response(
+    JSON.stringify({ error: init.error, error_description: errorDescriptionText(init.description) }),
+    {
+      status: init.status,
+      headers,
+    },
+  );
 }

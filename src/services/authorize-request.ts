@@ -115,7 +115,7 @@ export async function checkAuthorizeRequest(db: Database, query: URLSearchParams
     // RFC 7636 §4.3: a missing method means "plain", which OAuth 2.1 servers need not (and this one does not) support.
     if (method !== "S256") return fail("invalid_request", "code_challenge_method must be S256.");
     if (!CODE_CHALLENGE.test(codeChallenge)) {
-      return fail("invalid_request", "code_challenge must be 43–128 base64url characters.");
+      return fail("invalid_request", "code_challenge must be 43 to 128 base64url characters.");
     }
   }
 
