@@ -39,9 +39,16 @@ export type CodeRedemption =
    * The code had already been redeemed by this client: a replay. Nothing was changed yet: the
    * caller records the revocation of the family its redemption started (`familyId`, null only for a
    * code redeemed before redemption and family start became one batch; `familyExpiresOn`) in KV,
-   * then calls `revokeReplayedCode` with this outcome.
+   * then calls `revokeReplayedCode` with this outcome. `bindings` are the code's redirect URI and
+   * challenge, so that only a replay that would otherwise have been valid revokes (OAuth 2.1 §7.5.3).
    */
-  | { kind: "replayed"; familyId: string | null; familyExpiresOn: number; codeHash: string }
+  | {
+      kind: "replayed";
+      familyId: string | null;
+      familyExpiresOn: number;
+      codeHash: string;
+      bindings: Pick<AuthorizationCodeRow, "redirectUri" | "codeChallenge">;
+    }
   /** Unknown, expired, or bound to another client; nothing changed. */
   | { kind: "invalid" };
 
@@ -115,6 +122,8 @@ export async function redeemCode(deps: AuthorizationDeps, code: string, clientId
         consumedOn: authorizationCodes.consumedOn,
         familyId: authorizationCodes.familyId,
         familyExpiresOn: refreshFamilies.expiresOn,
+        redirectUri: authorizationCodes.redirectUri,
+        codeChallenge: authorizationCodes.codeChallenge,
       })
       .from(authorizationCodes)
       .leftJoin(refreshFamilies, eq(refreshFamilies.familyId, authorizationCodes.familyId))
@@ -126,6 +135,7 @@ export async function redeemCode(deps: AuthorizationDeps, code: string, clientId
     familyId: seen.familyId,
     familyExpiresOn: seen.familyExpiresOn ?? now,
     codeHash,
+    bindings: { redirectUri: seen.redirectUri, codeChallenge: seen.codeChallenge },
   };
 }
 

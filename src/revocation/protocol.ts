@@ -199,7 +199,9 @@ export async function revokeAccessTokenId(kv: KVNamespace, jti: string, expiresA
  */
 export async function clearClientDisabled(store: RevocationStore, clientId: string): Promise<void> {
   try {
-    await store.ledgers.getByName(ledgerNameOf(clientId)).clear([disabledClientKey(clientId)], new KvWriter(store.kv), store.now);
+    await store.ledgers
+      .getByName(ledgerNameOf(clientId))
+      .clear([disabledClientKey(clientId)], new KvWriter(store.kv), store.now);
   } catch (error) {
     throw unavailable(
       "The client was enabled, but its tokens could not be made active again; enable it again to finish.",

@@ -223,6 +223,8 @@ describe("authorization codes", () => {
       familyId: family.familyId,
       familyExpiresOn: family.expiresOn,
       codeHash: await hashToken(code),
+      // What the service checks a replay against before it revokes (OAuth 2.1 §7.5.3).
+      bindings: { redirectUri: "https://app.example/cb", codeChallenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM" },
     });
     if (replay.kind !== "replayed") throw new Error(replay.kind);
     // Reporting changes nothing: the service records KV first, then acts.

@@ -93,18 +93,20 @@ describe("RFC 6749 §4.1.2.1, §5.2: error values stay in %x20-21 / %x23-5B / %x
 });
 
 describe("OAuth 2.1 §7.5.3: a replayed code that carries invalid parameters", () => {
-  // The draft says the AS SHOULD NOT revoke then (an attacker with a stolen code but no verifier could
-  // otherwise revoke the legitimate client's tokens). This server revokes on every authenticated
-  // replay: docs/conformance.md records it as gap O21-7.5.3-b. This test pins the current behaviour,
-  // so that a fix has to update the matrix too.
-  it("with a wrong code_verifier still revokes what the first redemption issued (gap O21-7.5.3-b)", async ({
-    expect,
-  }) => {
+  // The AS SHOULD NOT revoke then: an attacker with a stolen code but no verifier could otherwise
+  // revoke the legitimate client's tokens (docs/conformance.md, O21-7.5.3-b).
+  it("with a wrong code_verifier or redirect_uri revokes nothing; a valid replay then revokes", async ({ expect }) => {
     const { client, code } = await consentedCode();
     const first = await redeem(client, code);
-    const replay = await tokenCall(codeForm(client, code, { code_verifier: "A".repeat(43) }));
-    expect(replay.status).toBe(400);
-    expect(((await replay.json()) as { error: string }).error).toBe("invalid_grant");
+    for (const extra of [{ code_verifier: "A".repeat(43) }, { redirect_uri: "https://example.com/other" }]) {
+      const replay = await tokenCall(codeForm(client, code, extra));
+      expect(replay.status).toBe(400);
+      expect(((await replay.json()) as { error: string }).error).toBe("invalid_grant");
+      expect(await isActive(String(first.refresh_token))).toBe(true);
+      expect(await isActive(String(first.access_token))).toBe(true);
+    }
+    const valid = await tokenCall(codeForm(client, code));
+    expect(valid.status).toBe(400);
     expect(await isActive(String(first.refresh_token))).toBe(false);
     expect(await isActive(String(first.access_token))).toBe(false);
   });

@@ -47,7 +47,7 @@ function checkCodeRequest(client: ClientRow, params: TokenRequestParams): { code
  * be single use whatever the outcome).
  */
 async function checkRedeemedCode(
-  row: AuthorizationCodeRow,
+  row: Pick<AuthorizationCodeRow, "redirectUri" | "codeChallenge">,
   authenticated: AuthenticatedTokenClient,
   params: TokenRequestParams,
 ): Promise<void> {
@@ -73,7 +73,8 @@ async function checkRedeemedCode(
 /**
  * `authorization_code` (AS §6, §4 step 9, §10): consume the code exactly once and start its refresh
  * family (one batch), check its bindings and the consent, mint the tokens. A replay is
- * `invalid_grant`, after the family the first redemption started is revoked (KV, then D1).
+ * `invalid_grant`; when its redirect URI and verifier match the code's, the family the first
+ * redemption started is revoked first (KV, then D1).
  */
 export async function authorizationCodeGrant(
   deps: ServiceDeps,
@@ -87,6 +88,9 @@ export async function authorizationCodeGrant(
   if (redemption.kind === "invalid")
     throw invalidGrant("The code is invalid, expired or was issued to another client.");
   if (redemption.kind === "replayed") {
+    // Only a replay that would otherwise have been valid revokes (OAuth 2.1 §7.5.3): whoever stole a
+    // public client's code without its verifier cannot make it revoke the rightful tokens.
+    await checkRedeemedCode(redemption.bindings, authenticated, params);
     // The family this code started stops in KV first (introspection reads KV only), then in D1.
     const { familyId, familyExpiresOn } = redemption;
     if (familyId === null) await revokeReplayedCode(deps, redemption);
