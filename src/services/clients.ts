@@ -4,6 +4,7 @@ import { familiesOf, revokeFamiliesStatement } from "../authorization/refresh-to
 import type { Database } from "../db/client";
 import { guardD1 } from "../db/errors";
 import { type ClientRow, clientSecrets, clients, consents, refreshFamilies, scopes } from "../db/schema";
+import { describeError } from "../lib/describe-error";
 import { clientNotFound, validationFailed } from "../lib/problem";
 import { clearClientDisabled, revokeThenChange } from "../revocation/protocol";
 import {
@@ -134,7 +135,8 @@ export async function deleteClient(deps: ServiceDeps, principal: Principal, clie
 /**
  * Enables or disables a client (SPEC §4.5). Disabling writes `revoked:disabled:{id}` to KV before
  * D1 (fail closed: if KV fails, nothing changes and the caller gets 503), so that its tokens stop
- * introspecting as active at once; enabling clears it after D1 (`clearClientDisabled`). Tokens that
+ * introspecting as active at once; enabling clears it after D1 (`clearClientDisabled`); then either
+ * side reconciles the entry with D1 (`reconcileDisabledEntry`). Tokens that
  * were not revoked come back with the client (DocSpace's documented contract) unless `revokeTokens`
  * is set: then every token issued so far is revoked too, before the change, and stays revoked.
  */
@@ -167,6 +169,35 @@ export async function changeActivation(
     }
   });
   if (enabled) await clearClientDisabled(revocationStoreOf(deps), id);
+  await reconcileDisabledEntry(deps, id);
+}
+
+/**
+ * After an activation change: if D1 now says disabled, make sure `revoked:disabled:` is recorded.
+ * A disable and an enable racing can interleave as disable's KV write → enable's D1 write and
+ * clear → disable's D1 write, which would leave the client disabled in D1 but enabled to
+ * introspection. Both sides re-read D1 after their own writes and the later of them records the
+ * entry again (its ledger orders that write after the clear), so the unsafe state cannot remain;
+ * the opposite one (enabled in D1, the entry present) fails closed and enabling again repairs it.
+ * Best effort: the change itself was committed, so a failure here is logged, not answered.
+ */
+async function reconcileDisabledEntry(deps: ServiceDeps, id: string): Promise<void> {
+  try {
+    const row = await deps.db.select({ enabled: clients.enabled }).from(clients).where(eq(clients.clientId, id)).get();
+    if (row && !row.enabled) {
+      await revokeThenChange(revocationStoreOf(deps), [clientDisabledIntent(id, deps.now)], async () => undefined);
+    }
+  } catch (error) {
+    console.error(
+      JSON.stringify({
+        level: "error",
+        msg: "activation: the disabled entry could not be reconciled with D1",
+        client_id: id,
+        request_id: deps.request.requestId,
+        error: describeError(error),
+      }),
+    );
+  }
 }
 
 /**

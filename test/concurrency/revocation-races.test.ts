@@ -4,6 +4,7 @@ import { revokeThenChange } from "../../src/revocation/protocol";
 import {
   clientRevocationKey,
   consentRevocationKey,
+  disabledClientKey,
   familyRevocationKey,
   familyRevokedIntent,
   type RevocationEntry,
@@ -11,6 +12,7 @@ import {
 } from "../../src/revocation/revocations";
 import { call, createClientAs } from "../helpers/api";
 import { appFetcher } from "../helpers/app";
+import { grant, isActive } from "../helpers/introspection";
 import { newCaller } from "../helpers/signature";
 
 /**
@@ -150,5 +152,47 @@ describe("management revocations of one client racing through the worker", () =>
       revoked_before: Math.floor((t + 60_000) / 1000),
       reason: "tokens_revoked",
     });
+  });
+});
+
+/** D1 whose batches wait `delayMs` before they run: the request's D1 write lands late. */
+function slowD1(delayMs: number): D1Database {
+  const db = env.DB;
+  return new Proxy(db, {
+    get(target, property) {
+      if (property === "batch")
+        return async (statements: D1PreparedStatement[]) => {
+          await new Promise((resolve) => setTimeout(resolve, delayMs));
+          return target.batch(statements);
+        };
+      const value = Reflect.get(target, property);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+describe("disable racing enable", () => {
+  it("disable's KV write, enable's D1 write and clear, then disable's D1 write: the client ends disabled everywhere", async ({
+    expect,
+  }) => {
+    const g = await grant();
+    const id = g.client.client_id;
+    const owner = g.client.owner;
+    const activation = (status: boolean, fetcher?: ReturnType<typeof appFetcher>) =>
+      call("PATCH", `/clients/${id}/activation`, { caller: owner, body: { status }, ...(fetcher ? { fetcher } : {}) });
+    expect((await activation(false)).status).toBe(200);
+    // The disable records its entry at once, then its D1 write waits; the enable runs entirely in between.
+    const disable = activation(false, appFetcher({ env: { DB: slowD1(400) } }));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await activation(true)).status).toBe(200);
+    expect(await env.REVOCATIONS.get(disabledClientKey(id)), "the enable cleared the entry").toBeNull();
+    expect((await disable).status).toBe(200);
+    const row = await env.DB.prepare("SELECT enabled FROM clients WHERE client_id = ?").bind(id).first("enabled");
+    expect(row).toBe(0);
+    expect(
+      await env.REVOCATIONS.get(disabledClientKey(id)),
+      "recorded again after the disable's D1 write",
+    ).not.toBeNull();
+    expect(await isActive(g.accessToken)).toBe(false);
   });
 });
