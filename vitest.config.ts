@@ -1,6 +1,6 @@
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
-import { defineConfig } from "vitest/config";
+import { defineConfig, type Plugin } from "vitest/config";
 
 /**
  * Every test runs inside workerd with the bindings of wrangler.toml (real D1, KV and Durable
@@ -8,10 +8,29 @@ import { defineConfig } from "vitest/config";
  * test/setup/apply-migrations.ts. Test-only secrets come from the `miniflare.bindings` below,
  * so tests do not depend on a developer's .dev.vars.
  */
+/**
+ * Vite inlines `import.meta.env` (with every `VITE_*` shell variable) into each module it transforms,
+ * and vitest's on-disk module cache (`fsModuleCache`, node_modules/.vitest-cache) does not key on
+ * those values. Without this key, the first run's `VITE_FC_SEED` / `VITE_FC_SCALE` stay baked into
+ * the cached test helpers, so a replay silently runs a fresh seed (docs/reliability.md).
+ */
+function viteEnvInModuleCacheKey(): Plugin {
+  return {
+    name: "vite-env-in-module-cache-key",
+    configureVitest({ defineCacheKeyGenerator }) {
+      const viteEnv = Object.entries(process.env)
+        .filter(([name]) => name.startsWith("VITE_"))
+        .sort(([a], [b]) => a.localeCompare(b));
+      defineCacheKeyGenerator(() => JSON.stringify(viteEnv));
+    },
+  };
+}
+
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(__dirname, "migrations"));
   return {
     plugins: [
+      viteEnvInModuleCacheKey(),
       cloudflareTest({
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
