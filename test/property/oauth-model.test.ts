@@ -16,7 +16,7 @@ import { assertProperty, fcParams } from "../helpers/reliability";
 import { type Caller, newCaller } from "../helpers/signature";
 
 // Issue 15: a model of which tokens must be active (docs/token-lifecycle.md §7, "Which action revokes
-// what"), driven by random sequences of OAuth flows and management actions over a small world (three
+// what"), driven by random sequences of OAuth flows and management actions over a small world (two
 // clients of one owner, two users of the tenant). After EVERY command every token the model holds —
 // each access token and each refresh token ever issued, rotated ones included — is introspected
 // through the worker, and the answer's `active` must equal the model's (for an active one, also
@@ -28,11 +28,12 @@ import { type Caller, newCaller } from "../helpers/signature";
 // model's, so the model applies that documented rule exactly instead of hoping the second has turned.
 
 const REDIRECT_URI = "https://app.example/cb";
-const SCOPE = "files:read openid";
+// No `openid`: an ID token would add a signature per code and nothing this model checks.
+const SCOPE = "files:read";
 const TOKEN_URL = `${ORIGIN}/oauth2/token`;
 const INTROSPECT_URL = `${ORIGIN}/oauth2/introspect`;
 const REVOKE_URL = `${ORIGIN}/oauth2/revoke`;
-const CLIENTS = 3;
+const CLIENTS = 2;
 const USERS = 2;
 /**
  * Sequences per CI run and their length: ≥ 2,000 commands in all (counted and asserted below; a
@@ -40,8 +41,8 @@ const USERS = 2;
  * counted). The lengths are fixed to a narrow range rather than drawn by `fc.commands` so that the
  * count and the runtime are predictable: the cost of a command grows with the tokens a sequence holds.
  */
-const NUM_RUNS = 160;
-const SEQUENCE_LENGTH = { minLength: 12, maxLength: 16 };
+const NUM_RUNS = 250;
+const SEQUENCE_LENGTH = { minLength: 7, maxLength: 9 };
 const MIN_STEPS = 2_000;
 
 type ClientState = "enabled" | "disabled" | "deleted";
@@ -99,7 +100,7 @@ let sequences = 0;
 /** What the documented rules say about an access token now. */
 function accessActive(m: Model, a: AccessToken): boolean {
   const client = m.clients[a.client];
-  if (!client || client.state !== "enabled") return false; // deleted: every token; disabled: while disabled
+  if (client?.state !== "enabled") return false; // deleted: every token; disabled: while disabled
   if (a.jtiRevoked || m.families[a.family]?.revokedInKv) return false;
   if (client.revokedBefore !== null && a.iat <= client.revokedBefore) return false;
   const consent = m.consentRevokedBefore.get(pair(a.client, a.user));
@@ -143,7 +144,9 @@ async function checkEveryToken(m: Model, r: Real, after: string): Promise<void> 
       if (response.status !== 200) return `${c.label}: HTTP ${response.status} ${await response.text()}`;
       const body = (await response.json()) as Record<string, unknown>;
       if (body.active !== true) {
-        return JSON.stringify(body) === '{"active":false}' ? `${c.label}: false` : `${c.label}: ${JSON.stringify(body)}`;
+        return JSON.stringify(body) === '{"active":false}'
+          ? `${c.label}: false`
+          : `${c.label}: ${JSON.stringify(body)}`;
       }
       const client = m.clients[c.client];
       const user = m.users[c.user];
@@ -151,7 +154,11 @@ async function checkEveryToken(m: Model, r: Real, after: string): Promise<void> 
       return fits ? `${c.label}: true` : `${c.label}: active with ${JSON.stringify(body)}`;
     }),
   );
-  r.expect(answers, `introspection after ${after}`).toEqual(cases.map((c) => `${c.label}: ${c.expected}`));
+  const wrong = cases.flatMap((c, i) =>
+    answers[i] === `${c.label}: ${c.expected}` ? [] : [`${answers[i]} (the model: ${c.expected})`],
+  );
+  // Spelled out: a deep-equality failure would print only "[ …(n) ]" through the property's report.
+  if (wrong.length > 0) r.expect.fail(`introspection after ${after}:\n${wrong.join("\n")}`);
 }
 
 /** POST /oauth2/token by client_secret_post. */
@@ -572,9 +579,11 @@ class DeleteClient extends Step {
 const clientIndex = fc.nat({ max: CLIENTS - 1 });
 const userIndex = fc.nat({ max: USERS - 1 });
 
+const newFamily = fc.tuple(advance, clientIndex, userIndex).map(([a, c, u]) => new NewFamily(a, c, u));
+
 /** Issuing commands weigh most, so sequences hold enough tokens for the revocations to bite; deletes least. */
 const command: fc.Arbitrary<Step> = fc.oneof(
-  { arbitrary: fc.tuple(advance, clientIndex, userIndex).map(([a, c, u]) => new NewFamily(a, c, u)), weight: 8 },
+  { arbitrary: newFamily, weight: 8 },
   { arbitrary: fc.tuple(advance, pick).map(([a, f]) => new Refresh(a, f)), weight: 6 },
   { arbitrary: fc.tuple(advance, pick).map(([a, f]) => new ReplayCode(a, f)), weight: 2 },
   { arbitrary: fc.tuple(advance, pick, pick).map(([a, f, t]) => new ReuseRefresh(a, f, t)), weight: 2 },
@@ -624,8 +633,8 @@ async function freshWorld(r: Real): Promise<{ model: Model; real: Real }> {
 }
 
 describe("token lifecycle model", () => {
-  // One JSON access line per request, tens of thousands of them: each crosses from workerd to the
-  // runner before onConsoleLog drops it, which was most of this file's time. Errors stay visible.
+  // One JSON access line per request, ~15,000 of them: silenced as in the fault sweep rather than sent
+  // to the runner only for onConsoleLog to drop them. console.error stays visible.
   beforeAll(() => {
     vi.spyOn(console, "log").mockImplementation(() => {});
   });
@@ -633,19 +642,20 @@ describe("token lifecycle model", () => {
     vi.restoreAllMocks();
   });
 
-  test("after every command, introspection of every token equals the model", { timeout: 600_000 }, async ({
+  test("after every command, introspection of every token equals the model", { timeout: 1_200_000 }, async ({
     expect,
   }) => {
     // Ahead of the real clock, so KV expirations computed from it are never in the past.
     const clock = manualClock(Date.now() + 60_000);
     const real: Real = { fetcher: appFetcher({ clock: clock.now }), clock, expect };
-    const params = fcParams<[Step[]]>("token lifecycle model", NUM_RUNS);
+    const params = fcParams<[Step, Step[]]>("token lifecycle model", NUM_RUNS);
     const started = Date.now();
     await assertProperty(
       // A plain array of commands, run by fc.asyncModelRun: fcParams stops at the first failure without
       // shrinking (as every property here), so fc.commands' shrinker would go unused.
-      fc.asyncProperty(fc.array(command, SEQUENCE_LENGTH), (commands) =>
-        fc.asyncModelRun(() => freshWorld(real), commands),
+      // Each sequence opens with a new family, so few of the commands that need a token are skipped.
+      fc.asyncProperty(newFamily, fc.array(command, SEQUENCE_LENGTH), (first, rest) =>
+        fc.asyncModelRun(() => freshWorld(real), [first, ...rest]),
       ),
       params,
     );
