@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, type ExpectStatic, test, vi } from "vitest";
+import type { RateLimitDecision } from "../../src/durable-objects/rate-limit-policy";
 import { call, createClientAs } from "../helpers/api";
 import { type AppFetcher, appFetcher, manualClock } from "../helpers/app";
 import {
@@ -44,6 +45,24 @@ const USERS = 2;
 const NUM_RUNS = 250;
 const SEQUENCE_LENGTH = { minLength: 7, maxLength: 9 };
 const MIN_STEPS = 2_000;
+
+/**
+ * A limiter that admits everything. vitest.config.ts already sets every limit to 100,000, so the real
+ * one only ever admits here too; what it costs is a Durable Object call and a durable write per
+ * request: 35.6 s → 22.2 s for the same 213 commands (seed 42, VITE_FC_SCALE=0.1, one paired run). The
+ * limiter has its own suites (rate-limit, oauth-rate-limit, authorize-rate-limit).
+ */
+const ADMIT_ALL = {
+  getByName: () => ({
+    consume: async (): Promise<RateLimitDecision> => ({
+      allowed: true,
+      tat: 0,
+      remaining: 1,
+      resetSeconds: 0,
+      retryAfterSeconds: 0,
+    }),
+  }),
+} as unknown as Env["RATE_LIMITER"];
 
 type ClientState = "enabled" | "disabled" | "deleted";
 
@@ -647,7 +666,7 @@ describe("token lifecycle model", () => {
   }) => {
     // Ahead of the real clock, so KV expirations computed from it are never in the past.
     const clock = manualClock(Date.now() + 60_000);
-    const real: Real = { fetcher: appFetcher({ clock: clock.now }), clock, expect };
+    const real: Real = { fetcher: appFetcher({ clock: clock.now, env: { RATE_LIMITER: ADMIT_ALL } }), clock, expect };
     const params = fcParams<[Step, Step[]]>("token lifecycle model", NUM_RUNS);
     const started = Date.now();
     await assertProperty(
