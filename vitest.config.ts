@@ -1,6 +1,24 @@
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
-import { defineConfig } from "vitest/config";
+import { defineConfig, type Plugin } from "vitest/config";
+
+/**
+ * Vite inlines `import.meta.env` (with every `VITE_*` shell variable) into each module it transforms,
+ * and vitest's on-disk module cache (`fsModuleCache`, node_modules/.vitest-cache) does not key on
+ * those values. Without this key, the first run's `VITE_FC_SEED` / `VITE_FC_SCALE` stay baked into
+ * the cached test helpers, so a replay silently runs a fresh seed (docs/reliability.md).
+ */
+function viteEnvInModuleCacheKey(): Plugin {
+  return {
+    name: "vite-env-in-module-cache-key",
+    configureVitest({ defineCacheKeyGenerator }) {
+      const viteEnv = Object.entries(process.env)
+        .filter(([name]) => name.startsWith("VITE_"))
+        .sort(([a], [b]) => a.localeCompare(b));
+      defineCacheKeyGenerator(() => JSON.stringify(viteEnv));
+    },
+  };
+}
 
 /**
  * Every test runs inside workerd with the bindings of wrangler.toml (real D1, KV and Durable
@@ -12,6 +30,7 @@ export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(__dirname, "migrations"));
   return {
     plugins: [
+      viteEnvInModuleCacheKey(),
       cloudflareTest({
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
