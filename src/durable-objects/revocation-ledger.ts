@@ -23,8 +23,9 @@ export type LedgerWrite = {
  * that caller's 503 and counts against that request's KV operations.
  */
 export interface RevocationWriter {
-  put(key: string, value: string, ttlSeconds: number): Promise<void>;
-  delete(key: string): Promise<void>;
+  /** `null` when written; otherwise what went wrong (a failure crosses RPC as a value, not a rejection). */
+  put(key: string, value: string, ttlSeconds: number): Promise<string | null>;
+  delete(key: string): Promise<string | null>;
 }
 
 /** The contributions of a seeded key's prior KV value carry this operation id. */
@@ -48,7 +49,7 @@ const SEED_OP = "~kv";
  * kept as a contribution of its own, so no undo can remove what was there before.
  */
 export class RevocationLedger extends DurableObject<Env> {
-  /** The write queue: each flush starts after the previous one settled. */
+  /** The write queue: each flush starts after the previous one settled (a flush never rejects). */
   private tail: Promise<unknown> = Promise.resolve();
   /** What this instance last stored under each key (value and expiry), so a write already done is not repeated. */
   private readonly stored = new Map<string, string>();
@@ -72,10 +73,14 @@ export class RevocationLedger extends DurableObject<Env> {
 
   /**
    * Records `writes` as operation `op`'s contributions and stores the merged entries in KV. Resolves
-   * once every key's KV value includes them; if a write fails, the contributions are withdrawn, the
-   * keys are written back without them (best effort) and the failure is rethrown.
+   * once every key's KV value includes them (`null`); if a write fails, the contributions are
+   * withdrawn, the keys are written back without them (best effort) and the failure is returned.
+   *
+   * Every method answers a failure as its description instead of throwing: a rejected RPC method is
+   * also logged by the runtime as an uncaught exception, and KV refusing a write is an expected
+   * outcome (the caller's 503), not a crash. The caller throws (`src/revocation/protocol.ts`).
    */
-  async record(op: string, writes: LedgerWrite[], writer: RevocationWriter, now: number): Promise<void> {
+  async record(op: string, writes: LedgerWrite[], writer: RevocationWriter, now: number): Promise<string | null> {
     const nowSeconds = Math.floor(now / 1000);
     this.dropExpired(nowSeconds);
     for (const { key, entry, ttlSeconds, previous } of writes) {
@@ -88,30 +93,29 @@ export class RevocationLedger extends DurableObject<Env> {
     }
     await this.scheduleCleanup();
     const keys = writes.map((w) => w.key);
-    try {
-      await this.flush(keys, writer, nowSeconds);
-    } catch (error) {
+    const failure = await this.flush(keys, writer, nowSeconds);
+    if (failure !== null) {
       this.ctx.storage.sql.exec("DELETE FROM contributions WHERE op = ?", op);
-      await this.flush(keys, writer, nowSeconds).catch(() => {});
-      throw error;
+      await this.flush(keys, writer, nowSeconds);
     }
+    return failure;
   }
 
   /** Withdraws operation `op`'s contributions (its D1 change was refused) and rewrites its keys without them. */
-  async undo(op: string, writer: RevocationWriter, now: number): Promise<void> {
+  async undo(op: string, writer: RevocationWriter, now: number): Promise<string | null> {
     const keys = this.ctx.storage.sql
       .exec<{ key: string }>("SELECT DISTINCT key FROM contributions WHERE op = ?", op)
       .toArray()
       .map((r) => r.key);
-    if (keys.length === 0) return;
+    if (keys.length === 0) return null;
     this.ctx.storage.sql.exec("DELETE FROM contributions WHERE op = ?", op);
-    await this.flush(keys, writer, Math.floor(now / 1000));
+    return this.flush(keys, writer, Math.floor(now / 1000));
   }
 
   /** Forgets every contribution to `keys` and deletes them from KV (a client enabled again). */
-  async clear(keys: string[], writer: RevocationWriter, now: number): Promise<void> {
+  async clear(keys: string[], writer: RevocationWriter, now: number): Promise<string | null> {
     for (const key of keys) this.ctx.storage.sql.exec("DELETE FROM contributions WHERE key = ?", key);
-    await this.flush(keys, writer, Math.floor(now / 1000));
+    return this.flush(keys, writer, Math.floor(now / 1000));
   }
 
   /** What the ledger holds for `key` now: the merged entry, or null. For tests and diagnostics. */
@@ -139,27 +143,34 @@ export class RevocationLedger extends DurableObject<Env> {
    * this instance last stored is skipped: a write that started after this call's contributions were
    * recorded already carried them.
    */
-  private flush(keys: string[], writer: RevocationWriter, nowSeconds: number): Promise<void> {
+  private flush(keys: string[], writer: RevocationWriter, nowSeconds: number): Promise<string | null> {
     const run = this.tail.then(async () => {
       // Distinct keys are independent: written in parallel, and every write settles before the next flush starts.
-      const outcomes = await Promise.allSettled([...new Set(keys)].map((key) => this.store(key, writer, nowSeconds)));
-      const failed = outcomes.find((o) => o.status === "rejected");
-      if (failed) throw failed.reason;
+      const failures = await Promise.all([...new Set(keys)].map((key) => this.store(key, writer, nowSeconds)));
+      return failures.find((f) => f !== null) ?? null;
     });
-    this.tail = run.catch(() => {});
+    this.tail = run;
     return run;
   }
 
-  /** Writes the merge of `key` as it is now, unless it is what this instance last stored. */
-  private async store(key: string, writer: RevocationWriter, nowSeconds: number): Promise<void> {
+  /** Writes the merge of `key` as it is now, unless it is what this instance last stored; a failure's description. */
+  private async store(key: string, writer: RevocationWriter, nowSeconds: number): Promise<string | null> {
     const merged = mergeContributions(this.live(key, nowSeconds));
     const value = merged === null ? null : JSON.stringify(merged.entry);
     const state = merged === null ? "" : `${value}\n${merged.expiresAt}`;
-    if (this.stored.get(key) === state) return;
+    if (this.stored.get(key) === state) return null;
     this.stored.delete(key);
-    if (merged === null || value === null) await writer.delete(key);
-    else await writer.put(key, value, Math.max(MIN_KV_TTL_SECONDS, merged.expiresAt - nowSeconds));
-    this.stored.set(key, state);
+    try {
+      const failure =
+        merged === null || value === null
+          ? await writer.delete(key)
+          : await writer.put(key, value, Math.max(MIN_KV_TTL_SECONDS, merged.expiresAt - nowSeconds));
+      if (failure === null) this.stored.set(key, state);
+      return failure === null ? null : `KV refused the write of ${key}: ${failure}`;
+    } catch (error) {
+      // The caller's writer is unreachable (its request ended): as good as a refused write.
+      return `the writer of ${key} failed: ${error instanceof Error ? error.message : String(error)}`;
+    }
   }
 
   private knows(key: string): boolean {

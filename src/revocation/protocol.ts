@@ -1,5 +1,6 @@
 import { RpcTarget } from "cloudflare:workers";
 import type { LedgerWrite, RevocationLedger, RevocationWriter } from "../durable-objects/revocation-ledger";
+import { describeError } from "../lib/describe-error";
 import { unavailable } from "../lib/problem";
 import { disabledClientKey, jtiRevocationKey, MIN_KV_TTL_SECONDS, type RevocationIntent } from "./revocations";
 
@@ -59,17 +60,25 @@ export type RevocationStore = {
 
 /**
  * This request's KV binding as the ledgers reach it over RPC: the ledger orders the writes, the
- * request performs them (its KV operations, its failures).
+ * request performs them (its KV operations, its failures). A failure is returned as its description
+ * rather than thrown, so it crosses RPC as a value (a rejection here would also be logged by the
+ * runtime as uncaught); the ledger turns it back into an error.
  */
 class KvWriter extends RpcTarget implements RevocationWriter {
   constructor(private readonly kv: KVNamespace) {
     super();
   }
-  async put(key: string, value: string, ttlSeconds: number): Promise<void> {
-    await this.kv.put(key, value, { expirationTtl: ttlSeconds });
+  async put(key: string, value: string, ttlSeconds: number): Promise<string | null> {
+    return this.kv.put(key, value, { expirationTtl: ttlSeconds }).then(
+      () => null,
+      (error: unknown) => describeError(error),
+    );
   }
-  async delete(key: string): Promise<void> {
-    await this.kv.delete(key);
+  async delete(key: string): Promise<string | null> {
+    return this.kv.delete(key).then(
+      () => null,
+      (error: unknown) => describeError(error),
+    );
   }
 }
 
@@ -119,7 +128,7 @@ async function recordRevocations(
     }
     await inBoundedParallel([...groups], async ([ledger, writes]) => {
       attempted.push(ledger);
-      await store.ledgers.getByName(ledger).record(op, writes, writer, store.now);
+      failed(await store.ledgers.getByName(ledger).record(op, writes, writer, store.now));
     });
   } catch (error) {
     await undoRevocations(store, op, writer, attempted);
@@ -135,11 +144,11 @@ async function recordRevocations(
  * the refused change: that revokes tokens early, never keeps one alive.
  */
 async function undoRevocations(store: RevocationStore, op: string, writer: KvWriter, ledgers: string[]): Promise<void> {
-  await inBoundedParallel(ledgers, (ledger) => store.ledgers.getByName(ledger).undo(op, writer, store.now)).catch(
-    () => {
-      // Logged by the caller's 503 or rethrown error; see the doc comment for why this is safe.
-    },
-  );
+  await inBoundedParallel(ledgers, async (ledger) =>
+    failed(await store.ledgers.getByName(ledger).undo(op, writer, store.now)),
+  ).catch(() => {
+    // Logged by the caller's 503 or rethrown error; see the doc comment for why this is safe.
+  });
 }
 
 /**
@@ -161,6 +170,11 @@ async function inBoundedParallel<T>(items: readonly T[], task: (item: T) => Prom
   };
   await Promise.all(Array.from({ length: Math.min(LEDGER_CONCURRENCY, items.length) }, worker));
   if (failed !== undefined) throw failed.error;
+}
+
+/** A ledger's answer: `null` when done, else the failure it describes, thrown here (see `RevocationLedger.record`). */
+function failed(failure: string | null): void {
+  if (failure !== null) throw new Error(`revocation ledger: ${failure}`);
 }
 
 /** What each key holds now: one plain get for a single key, bulk gets of 100 otherwise. */
@@ -201,7 +215,8 @@ export async function clearClientDisabled(store: RevocationStore, clientId: stri
   try {
     await store.ledgers
       .getByName(ledgerNameOf(clientId))
-      .clear([disabledClientKey(clientId)], new KvWriter(store.kv), store.now);
+      .clear([disabledClientKey(clientId)], new KvWriter(store.kv), store.now)
+      .then(failed);
   } catch (error) {
     throw unavailable(
       "The client was enabled, but its tokens could not be made active again; enable it again to finish.",
