@@ -383,11 +383,11 @@ export function oauthCaller({ origin, key, tally, ledger, index }: OAuthMixOptio
       if (clients.length < 2) return createClient();
       const live = liveFamilies();
       const roll = Math.random();
-      if (live.length < 3 || (roll >= 0.78 && roll < 0.83)) {
+      if (live.length < 3 || (roll >= 0.8 && roll < 0.87)) {
         return flow(pick(clients) as OAuthClient, pick(users) as User);
       }
       const family = someFamily(live) as Family;
-      if (roll < 0.65) {
+      if (roll < 0.66) {
         return introspect(
           "oauth:introspect-access",
           family.access,
@@ -395,13 +395,13 @@ export function oauthCaller({ origin, key, tally, ledger, index }: OAuthMixOptio
           !family.revoked && !family.accessRevoked,
         );
       }
-      if (roll < 0.72) {
+      if (roll < 0.73) {
         return introspect("oauth:introspect-refresh", family.refresh, "refresh_token", !family.revoked);
       }
       const target = pick(live) as Family;
-      if (roll < 0.78) return refresh(target);
-      // 0.78–0.83: a flow (above).
-      if (roll < 0.86) {
+      if (roll < 0.8) return refresh(target);
+      // 0.80–0.87: a flow (above).
+      if (roll < 0.9) {
         const [op, url] =
           Math.random() < 0.5
             ? ["oauth:metadata", "/oauth2/.well-known/openid-configuration"]
@@ -409,11 +409,12 @@ export function oauthCaller({ origin, key, tally, ledger, index }: OAuthMixOptio
         await (await call(op, url, {}, [200]))?.arrayBuffer();
         return;
       }
-      if (roll < 0.89) return revokeRefresh(target);
-      if (roll < 0.91) return revokeAccess(target);
-      if (roll < 0.93) return replay(target);
-      if (roll < 0.96) return revokeConsent(target);
-      if (roll < 0.985) return disableAndEnable(target);
+      // Revocations, rarer than flows so that families live long enough to be refreshed and judged.
+      if (roll < 0.92) return revokeRefresh(target);
+      if (roll < 0.94) return revokeAccess(target);
+      if (roll < 0.95) return replay(target);
+      if (roll < 0.965) return revokeConsent(target);
+      if (roll < 0.995) return disableAndEnable(target);
       return deleteClient(clientOf(target) as OAuthClient);
     },
   };
