@@ -1,11 +1,16 @@
-// Bounded soak test (issue 7): `npm run soak` (not part of `npm test`).
+// Bounded soak test (issues 7 and 15): `npm run soak` (not part of `npm test`).
 //
 // Starts the gateway with `wrangler dev` on a free loopback port with a throwaway persistence
 // directory (migrations applied, rate limits raised with --var), drives a mixed workload for a
 // fixed time from several concurrent callers, samples workerd's RSS from /proc, checks at the end
-// that every client still alive is readable, then stops everything it started.
+// that every client still alive is readable and that every refresh family the OAuth mix started
+// introspects as its model says (soak/oauth-mix.ts), then stops everything it started.
 //
-//   SOAK_SECONDS=180 SOAK_CONCURRENCY=8 [SOAK_RUNTIME=miniflare] npm run soak
+// Each step of a caller is an OAuth step (flows, refreshes, introspections, revocations) with
+// probability SOAK_OAUTH_SHARE (default 0.8; 0 is the management-only soak of issue 7), else a
+// management step.
+//
+//   SOAK_SECONDS=180 SOAK_CONCURRENCY=8 [SOAK_OAUTH_SHARE=0.8] [SOAK_RUNTIME=miniflare] npm run soak
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -18,10 +23,14 @@ import { Inspector } from "../bench/profile.ts";
 import { applyMigrations } from "../bench/seed.ts";
 import { readDevVar } from "../scripts/dev-vars.ts";
 import { deriveSignatureKeyBytes } from "../src/auth/machine-key.ts";
-import { signJws } from "../src/auth/sign-token.ts";
+import { type Caller, sign } from "./caller.ts";
+import { checkFamilies, type FamilyLedger, oauthCaller } from "./oauth-mix.ts";
+import { countAnswer, latencySummary, newTally, requestsOf } from "./tally.ts";
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 180);
 const CONCURRENCY = Number(process.env.SOAK_CONCURRENCY ?? 8);
+/** The share of steps that are OAuth traffic (soak/oauth-mix.ts); the rest is the management mix. */
+const OAUTH_SHARE = Math.min(1, Math.max(0, Number(process.env.SOAK_OAUTH_SHARE ?? 0.8)));
 /**
  * `wrangler` (default): the gateway as `npm start` runs it. `miniflare`: the deployed bundle under
  * Miniflare's API, which separates the gateway's memory from what wrangler dev's proxy and
@@ -98,27 +107,6 @@ function secondHalfChangePercent(samples: number[]): number | null {
   return mid && last !== undefined && samples.length >= 4 ? Math.round(((last - mid) / mid) * 1000) / 10 : null;
 }
 
-type Caller = { userId: string; tenantId: number; role: "ADMIN" | "USER" };
-
-async function sign(key: Uint8Array<ArrayBuffer>, caller: Caller): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
-  return signJws(
-    {
-      user_id: caller.userId,
-      user_name: "Soak",
-      user_email: "soak@example.com",
-      tenant_id: String(caller.tenantId),
-      tenant_url: "http://127.0.0.1",
-      is_admin: String(caller.role === "ADMIN"),
-      is_guest: "false",
-      is_public: "true",
-      iat: now,
-      exp: now + 600,
-    },
-    key,
-  );
-}
-
 const BODY = {
   name: "Soak client",
   description: "Made by the soak test",
@@ -137,8 +125,12 @@ type Gateway = {
   stop: () => Promise<void>;
 };
 
+/** Every quota out of the way: per method, per service token, per client on token/revoke, per IP on introspect. */
 const RAISED_LIMITS = Object.fromEntries(
-  ["GET", "POST", "PUT", "PATCH", "DELETE"].map((m) => [`RATE_LIMIT_${m}`, "1000000"]),
+  ["GET", "POST", "PUT", "PATCH", "DELETE", "SERVICE", "TOKEN", "INTROSPECT"].map((m) => [
+    `RATE_LIMIT_${m}`,
+    "1000000",
+  ]),
 );
 
 /** `npm start`'s way: `wrangler dev` (with its dev proxy and inspector), migrations applied first. */
@@ -216,6 +208,7 @@ async function startWithMiniflare(port: number, persist: string): Promise<Gatewa
             DOCSPACE_MACHINE_KEY: readDevVar("DOCSPACE_MACHINE_KEY"),
             CLIENT_SECRET_PEPPER: readDevVar("CLIENT_SECRET_PEPPER"),
             SERVICE_TOKENS: readDevVar("SERVICE_TOKENS"),
+            SIGNING_KEY_ENCRYPTION_KEY: readDevVar("SIGNING_KEY_ENCRYPTION_KEY"),
           },
         },
       ],
@@ -243,7 +236,9 @@ async function main(): Promise<void> {
   const started = Date.now();
   const port = await freePort();
   const persist = mkdtempSync(path.join(tmpdir(), "gateway-soak-"));
-  console.log(`soak: ${SECONDS}s, ${CONCURRENCY} callers, ${RUNTIME}, port ${port}, state in ${persist}`);
+  console.log(
+    `soak: ${SECONDS}s, ${CONCURRENCY} callers, OAuth share ${OAUTH_SHARE}, ${RUNTIME}, port ${port}, state in ${persist}`,
+  );
   const gateway =
     RUNTIME === "miniflare" ? await startWithMiniflare(port, persist) : await startWithWranglerDev(port, persist);
   const stop = () => {
@@ -265,7 +260,8 @@ async function main(): Promise<void> {
   });
 
   try {
-    const base = `http://127.0.0.1:${port}/api/2.0`;
+    const origin = `http://127.0.0.1:${port}`;
+    const base = `${origin}/api/2.0`;
     const key = deriveSignatureKeyBytes(readDevVar("DOCSPACE_MACHINE_KEY"));
     const probe = await sign(key, { userId: crypto.randomUUID(), tenantId: 1, role: "ADMIN" });
     const readyBy = Date.now() + 90_000;
@@ -286,9 +282,9 @@ async function main(): Promise<void> {
     const heapStart = await gateway.heapMiB?.(true);
     const heapSamples: number[] = heapStart === undefined ? [] : [heapStart];
 
-    const counts: Record<string, number> = {};
-    const errors: string[] = [];
-    let requests = 0;
+    const tally = newTally();
+    const { counts, errors } = tally;
+    const ledger: FamilyLedger = [];
     const deadline = Date.now() + SECONDS * 1000;
     const live = new Map<string, Caller>();
 
@@ -306,25 +302,29 @@ async function main(): Promise<void> {
       let signature = await sign(key, caller);
       let signedAt = Date.now();
       const mine: string[] = [];
+      const oauth = oauthCaller({ origin, key, tally, ledger, index });
       const send = async (op: string, method: string, p: string, body?: unknown): Promise<Response | undefined> => {
-        requests += 1;
+        const sent = performance.now();
         const response = await fetch(`${base}${p}`, {
           method,
           headers: { "x-signature": signature, ...(body ? { "content-type": "application/json" } : {}) },
           ...(body ? { body: JSON.stringify(body) } : {}),
         });
-        const key = `${op} ${response.status}`;
-        counts[key] = (counts[key] ?? 0) + 1;
+        countAnswer(tally, op, response.status, performance.now() - sent);
         if (response.status >= 400 && response.status !== 429) {
           errors.push(`${op} ${method} ${p} → ${response.status} ${(await response.text()).slice(0, 200)}`);
           return undefined;
         }
         return response;
       };
-      while (Date.now() < deadline && requests < MAX_REQUESTS) {
+      while (Date.now() < deadline && tally.requests < MAX_REQUESTS) {
         if (Date.now() - signedAt > 240_000) {
           signature = await sign(key, caller);
           signedAt = Date.now();
+        }
+        if (Math.random() < OAUTH_SHARE) {
+          await oauth.step();
+          continue;
         }
         const roll = Math.random();
         const target = mine[Math.floor(Math.random() * mine.length)];
@@ -346,7 +346,7 @@ async function main(): Promise<void> {
         } else if (roll < 0.75) {
           await (
             await send("update", "PUT", `/clients/${target}`, {
-              name: `Soak ${requests}`,
+              name: `Soak ${tally.requests}`,
               allowed_origins: ["https://soak.example"],
             })
           )?.arrayBuffer();
@@ -384,19 +384,35 @@ async function main(): Promise<void> {
       const body = r.status === 200 ? ((await r.json()) as { client_id?: string }) : undefined;
       if (body?.client_id !== id) unreadable += 1;
     }
+    // Every refresh family the OAuth mix started introspects as its model says.
+    const families = await checkFamilies(origin, ledger);
 
     const elapsed = (Date.now() - started) / 1000;
+    const { requests } = tally;
     const summary = {
       seconds: SECONDS,
       concurrency: CONCURRENCY,
+      oauth_share: OAUTH_SHARE,
       requests,
       requests_per_second: Math.round(requests / SECONDS),
+      requests_by_kind: {
+        management: requests - requestsOf(tally, "oauth:"),
+        oauth_introspect: requestsOf(tally, "oauth:introspect"),
+        oauth_other: requestsOf(tally, "oauth:") - requestsOf(tally, "oauth:introspect"),
+      },
       non_429_errors: errors.length,
       rate_limited: Object.entries(counts)
         .filter(([k]) => k.endsWith(" 429"))
         .reduce((n, [, v]) => n + v, 0),
       clients_alive_at_end: live.size,
       clients_unreadable_at_end: unreadable,
+      refresh_families: {
+        started: families.families,
+        live_at_end: families.live,
+        revoked_by: families.revoked,
+        end_introspections_as_expected: families.answers_as_expected,
+        end_introspections_wrong: families.wrong_answers.length,
+      },
       workerd_rss_kib: {
         start: rssStart,
         end: rssEnd,
@@ -417,11 +433,15 @@ async function main(): Promise<void> {
             },
           }),
       by_operation_and_status: counts,
+      latency_ms_by_operation: latencySummary(tally),
       wall_seconds: Math.round(elapsed),
     };
     console.log(JSON.stringify(summary, null, 2));
     if (errors.length > 0) console.error(`first errors:\n${errors.slice(0, 10).join("\n")}`);
-    process.exitCode = errors.length === 0 && unreadable === 0 ? 0 : 1;
+    if (families.wrong_answers.length > 0) {
+      console.error(`first wrong end-of-run introspections:\n${families.wrong_answers.slice(0, 10).join("\n")}`);
+    }
+    process.exitCode = errors.length === 0 && unreadable === 0 && families.wrong_answers.length === 0 ? 0 : 1;
   } finally {
     await gateway.stop();
     await new Promise((r) => setTimeout(r, 1000));
