@@ -73,7 +73,7 @@ export async function issueCode(deps: AuthorizationDeps, input: CodeInput): Prom
  * consumed_on IS NULL AND expires_on > now RETURNING *` — of any number of concurrent calls exactly
  * one gets the row; (2) insert the family from the code row only where `family_id` is the id this
  * call generated, i.e. only if (1) matched; (3) insert its first refresh token from that family.
- * The family copies client, user, tenant and scopes from the code and expires
+ * The family copies client, user (with name and email), tenant and scopes from the code and expires
  * `REFRESH_TOKEN_TTL_SECONDS` from now, as does its first token.
  *
  * When (1) returns no row, a code this client already redeemed is a replay, reported with the family
@@ -103,7 +103,7 @@ export async function redeemCode(deps: AuthorizationDeps, code: string, clientId
       // INSERT … SELECT with raw SQL lists every column in table order (Drizzle's contract for it).
       // `family_id` is this call's fresh UUID only if statement (1) just set it.
       db.insert(refreshFamilies).select(
-        sql`SELECT ${familyId}, client_id, tenant, user_id, scopes, ${now}, ${expiresOn}, NULL, NULL
+        sql`SELECT ${familyId}, client_id, tenant, user_id, scopes, ${now}, ${expiresOn}, NULL, NULL, user_name, user_email
           FROM ${authorizationCodes} WHERE code_hash = ${codeHash} AND family_id = ${familyId}`,
       ),
       db.insert(refreshTokens).select(

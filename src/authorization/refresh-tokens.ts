@@ -202,3 +202,17 @@ export async function familyIsLive(deps: AuthorizationDeps, familyId: string): P
   const [family] = await guardD1(deps.db.select().from(refreshFamilies).where(eq(refreshFamilies.familyId, familyId)));
   return family !== undefined && isFamilyLive(family, deps.now);
 }
+
+/** The name and email of a family's user, as the code that started it carried them (for UserInfo); null when unknown. */
+export async function familyUserClaims(
+  deps: Pick<AuthorizationDeps, "db">,
+  familyId: string,
+): Promise<{ name: string | null; email: string | null } | undefined> {
+  return guardD1(
+    deps.db
+      .select({ name: refreshFamilies.userName, email: refreshFamilies.userEmail })
+      .from(refreshFamilies)
+      .where(eq(refreshFamilies.familyId, familyId))
+      .get(),
+  );
+}

@@ -219,6 +219,9 @@ export const refreshFamilies = sqliteTable(
     expiresOn: integer("expires_on").notNull(),
     revokedOn: integer("revoked_on"),
     revokedReason: text("revoked_reason").$type<FamilyRevocationReason>(),
+    /** The user's name and email, copied from the code (for the UserInfo endpoint); null when unknown. */
+    userName: text("user_name"),
+    userEmail: text("user_email"),
   },
   (t) => [
     // Management revocations: every family of a client, or of one (client, user).

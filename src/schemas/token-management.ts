@@ -76,8 +76,21 @@ export const IntrospectionResponseSchema = z
   });
 
 export const UserInfoResponseSchema = z
-  .object({ sub: z.string().openapi({ description: "The user's GUID." }) })
+  .object({
+    sub: z.string().openapi({ description: "The user's GUID." }),
+    name: z
+      .string()
+      .optional()
+      .openapi({
+        description:
+          "The user's name, as DocSpace signed it at consent; absent when unknown (a personal access token).",
+      }),
+    email: z
+      .string()
+      .optional()
+      .openapi({ description: "The user's email, as DocSpace signed it at consent; absent when unknown." }),
+  })
   .openapi("UserInfoResponse", {
-    description: "OIDC Core §5.3. The user's name and email are in the ID token (AS §5.4).",
-    example: { sub: "6f2c8f0e-9b7a-4d1e-8c3b-2a1f0e9d8c7b" },
+    description: "OIDC Core §5.3: the user of the access token.",
+    example: { sub: "6f2c8f0e-9b7a-4d1e-8c3b-2a1f0e9d8c7b", name: "Jane Doe", email: "jane@example.com" },
   });

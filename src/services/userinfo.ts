@@ -1,12 +1,14 @@
+import { familyUserClaims } from "../authorization/refresh-tokens";
 import { OAuthError } from "../lib/oauth-error";
 import { issuerFor } from "../tokens/issuer";
 import type { ServiceDeps } from "./deps";
 import { activeAccessToken, enabledClient } from "./token-introspection";
 
 /**
- * The UserInfo endpoint (OIDC Core §5.3): the claims of the access token's user. The access token
- * carries no name or email, and looking them up would mean asking DocSpace, so the answer is `sub`
- * alone; a client gets `name` and `email` from the ID token (AS §5.4). Errors follow RFC 6750 §3.
+ * The UserInfo endpoint (OIDC Core §5.3): the claims of the access token's user — `sub`, and `name`
+ * and `email` as the x-signature carried them when the user consented (stored with the code, then
+ * its refresh family; the access token carries no personal data). A personal access token has no
+ * family, so its answer is `sub` alone. Errors follow RFC 6750 §3.
  */
 
 /** The RFC 6750 §2.1 credentials syntax (b64token). */
@@ -42,7 +44,7 @@ const insufficientScope = () =>
   });
 
 /** What the UserInfo endpoint answers, and the token's client's origins (for CORS). */
-export type UserInfo = { claims: { sub: string }; allowedOrigins: readonly string[] };
+export type UserInfo = { claims: { sub: string; name?: string; email?: string }; allowedOrigins: readonly string[] };
 
 /**
  * The user of the Bearer token in `authorization` when it is active by introspection's rule
@@ -59,9 +61,17 @@ export async function userInfo(
   const active = await activeAccessToken(deps, token, issuerFor(context.origin));
   if (!active) throw invalidToken();
   if (!active.claims.scope.includes("openid")) throw insufficientScope();
-  // CORS needs the client's `allowed_origins`: one D1 read, only for an active token (introspection's
-  // hot path reads none). A client D1 no longer has enabled answers as the token being inactive.
-  const client = await enabledClient(deps, active.claims.client_id);
+  // CORS needs the client's `allowed_origins` and the answer the user's name and email: D1 reads, only
+  // for an active token (introspection's hot path reads none). A client D1 no longer has enabled
+  // answers as the token being inactive.
+  const { sid } = active.claims;
+  const [client, user] = await Promise.all([
+    enabledClient(deps, active.claims.client_id),
+    sid === undefined ? undefined : familyUserClaims(deps, sid),
+  ]);
   if (!client) throw invalidToken();
-  return { claims: { sub: active.claims.sub }, allowedOrigins: client.allowedOrigins };
+  const claims: UserInfo["claims"] = { sub: active.claims.sub };
+  if (user?.name) claims.name = user.name;
+  if (user?.email) claims.email = user.email;
+  return { claims, allowedOrigins: client.allowedOrigins };
 }

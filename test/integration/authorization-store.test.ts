@@ -190,6 +190,9 @@ describe("authorization codes", () => {
         expires_on: family.expiresOn,
         revoked_on: null,
         revoked_reason: null,
+        // Copied from the code (null here: codeInput carries no name or email; userinfo.test.ts covers them).
+        user_name: null,
+        user_email: null,
       },
     ]);
     expect(await storedTokensOf(family.familyId)).toEqual([

@@ -2,9 +2,10 @@ import { exports } from "cloudflare:workers";
 import * as oauth from "oauth4webapi";
 import { describe, it } from "vitest";
 import { grant, manage, postForm, REVOKE_URL, USERINFO_URL } from "../helpers/introspection";
-import { ISSUER } from "../helpers/token-endpoint";
+import { codeFor, consent, ISSUER, newClient, newUser, redeem, refreshCall } from "../helpers/token-endpoint";
 
-// GET and POST /oauth2/userinfo (OIDC Core §5.3): `sub` for an active access token with openid,
+// GET and POST /oauth2/userinfo (OIDC Core §5.3): `sub` (and `name`, `email` when the code carried
+// them) for an active access token with openid,
 // active by introspection's own rule; RFC 6750 §3 errors otherwise.
 
 const toWorker = (url: string | URL, init?: RequestInit) => exports.default.fetch(new Request(url, init));
@@ -39,6 +40,33 @@ describe("GET and POST /oauth2/userinfo", () => {
     const posted = await userinfo(g.accessToken, { method: "POST" });
     expect(posted.status).toBe(200);
     expect(await posted.json()).toEqual({ sub: g.user.userId });
+  });
+
+  it("name and email as the x-signature carried them at consent, for the code's tokens and after a refresh", async ({
+    expect,
+  }) => {
+    const client = await newClient();
+    const user = newUser();
+    await consent(client.client_id, user, ["files:read", "openid"]);
+    const code = await codeFor(client.client_id, user, { userName: "Jane Doe", userEmail: "jane@example.com" });
+    const tokens = await redeem(client, code);
+    const expected = { sub: user.userId, name: "Jane Doe", email: "jane@example.com" };
+    expect(await (await userinfo(String(tokens.access_token))).json()).toEqual(expected);
+    const refreshed = (await (await refreshCall(client, String(tokens.refresh_token))).json()) as Record<
+      string,
+      string
+    >;
+    expect(await (await userinfo(refreshed.access_token)).json()).toEqual(expected);
+    const as = await authorizationServer();
+    const response = await oauth.userInfoRequest(
+      as,
+      { client_id: client.client_id },
+      refreshed.access_token as string,
+      options,
+    );
+    expect(await oauth.processUserInfoResponse(as, { client_id: client.client_id }, user.userId, response)).toEqual(
+      expected,
+    );
   });
 
   it("a revoked token (RFC 7009 or a management revocation) is 401 invalid_token with a Bearer challenge", async ({

@@ -22,7 +22,7 @@ const userInfoRoute = (method: "get" | "post", operationId: string) =>
     operationId,
     summary: `UserInfo (OIDC Core §5.3), ${method.toUpperCase()}`,
     description:
-      "The user of an active access token with scope `openid` (active by introspection's rule, AS §7): `sub`. The access token carries no name or email; the ID token does (AS §5.4). The token goes in `Authorization: Bearer`. Not rate limited (AS §9). CORS: a response reflects `Origin` when it is one of the token's client's `allowed_origins`.",
+      "The user of an active access token with scope `openid` (active by introspection's rule, AS §7): `sub`, and `name` and `email` as DocSpace's x-signature carried them when the user consented (absent for a personal access token). The token goes in `Authorization: Bearer`. Not rate limited (AS §9). CORS: a response reflects `Origin` when it is one of the token's client's `allowed_origins`.",
     tags: TAGS.oauth,
     security: [{ accessTokenBearer: [] }],
     "x-not-rate-limited": "userinfo is not limited (AS §9).",

@@ -1,0 +1,2 @@
+ALTER TABLE `refresh_families` ADD `user_name` text;--> statement-breakpoint
+ALTER TABLE `refresh_families` ADD `user_email` text;
