@@ -160,7 +160,7 @@ export const OAUTH_POOL_SIZE = {
  * pages list them), the same secret as `BENCH_OAUTH`, consented to by tenant 2's admin. A rotation's
  * UPDATE builds the list of the client's live families (src/authorization/refresh-tokens.ts, an
  * `IN (SELECT …)`), so its cost grows with how many a client has: with all 14,000 pooled families on
- * one client a rotation took 92 ms of CPU (5/s). ~20 per client keeps the scenario about rotation.
+ * one client a rotation took 92 ms of CPU (5/s). ~28 per client keeps the scenario about rotation.
  */
 export const BENCH_REFRESH_CLIENTS: readonly string[] = Array.from({ length: 500 }, (_, i) => seededClientId(2, 1 + i));
 
