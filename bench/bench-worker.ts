@@ -58,6 +58,60 @@ function auditInsertIfClientExists(
     .bind(tenant, userId, action, now, clientId);
 }
 
+/** Client authentication's one round trip (src/services/oauth-client-auth.ts, findClientWithSecrets). */
+function clientWithSecrets(db: D1Database, clientId: string) {
+  return db.batch([
+    db.prepare("SELECT * FROM clients WHERE client_id = ?").bind(clientId),
+    db.prepare("SELECT hash, expires_on FROM client_secrets WHERE client_id = ?").bind(clientId),
+  ]);
+}
+
+/** The consent read of src/services/consent-coverage.ts. */
+function consentOf(db: D1Database, tenant: number, user: string, clientId: string) {
+  return db
+    .prepare("SELECT scopes FROM consents WHERE tenant = ? AND user_id = ? AND client_id = ?")
+    .bind(tenant, user, clientId)
+    .first();
+}
+
+/** A refresh token with its family (src/authorization/refresh-tokens.ts, findRefreshToken). */
+function refreshTokenWithFamily(db: D1Database, tokenHash: string) {
+  return db
+    .prepare(
+      "SELECT * FROM refresh_tokens INNER JOIN refresh_families ON refresh_families.family_id = refresh_tokens.family_id WHERE refresh_tokens.token_hash = ?",
+    )
+    .bind(tokenHash)
+    .first();
+}
+
+/** Redemption's one batch (src/authorization/codes.ts, redeemCode): consume the code, start its family and first token. */
+function redeemCodeBatch(db: D1Database, codeHash: string, clientId: string, now: number) {
+  const familyId = crypto.randomUUID();
+  const tokenHash = crypto.randomUUID();
+  return db.batch([
+    db
+      .prepare(
+        "UPDATE authorization_codes SET consumed_on = ?, family_id = ? WHERE code_hash = ? AND client_id = ? AND consumed_on IS NULL AND expires_on > ? RETURNING *",
+      )
+      .bind(now, familyId, codeHash, clientId, now),
+    db
+      .prepare(
+        "INSERT INTO refresh_families SELECT ?, client_id, tenant, user_id, scopes, ?, ?, NULL, NULL FROM authorization_codes WHERE code_hash = ? AND family_id = ?",
+      )
+      .bind(familyId, now, now + 2_592_000_000, codeHash, familyId),
+    db
+      .prepare(
+        "INSERT INTO refresh_tokens SELECT ?, family_id, ?, expires_on, NULL, NULL FROM refresh_families WHERE family_id = ?",
+      )
+      .bind(tokenHash, now, familyId),
+  ]);
+}
+
+/** A page of about the consent page's size, for the consent page's floor. */
+const FLOOR_PAGE = `<!doctype html><html><body>${"<p>floor</p>".repeat(300)}</body></html>`;
+const html = (body: string): Response =>
+  new Response(body, { headers: { "content-type": "text/html; charset=utf-8" } });
+
 /** The storage calls of each endpoint, nothing else. Query parameters carry the ids the endpoint would derive. */
 async function storageFloor(name: string, request: Request, env: Env): Promise<Response> {
   const q = new URL(request.url).searchParams;
@@ -117,7 +171,7 @@ async function storageFloor(name: string, request: Request, env: Env): Promise<R
       // The client with its secrets' state, in one statement (src/services/secret-rotation.ts, rotationStateColumns).
       await db
         .prepare(
-          "SELECT *, (SELECT id FROM client_secrets WHERE client_secrets.client_id = clients.client_id AND expires_on IS NULL), (SELECT COUNT(*) FROM client_secrets WHERE client_secrets.client_id = clients.client_id AND expires_on > ?), (SELECT MIN(expires_on) FROM client_secrets WHERE client_secrets.client_id = clients.client_id AND expires_on > ?) FROM clients WHERE client_id = ?",
+          "SELECT client_id, tenant, created_by, (SELECT id FROM client_secrets WHERE client_secrets.client_id = clients.client_id AND expires_on IS NULL), (SELECT COUNT(*) FROM client_secrets WHERE client_secrets.client_id = clients.client_id AND expires_on > ?), (SELECT MIN(expires_on) FROM client_secrets WHERE client_secrets.client_id = clients.client_id AND expires_on > ?) FROM clients WHERE client_id = ?",
         )
         .bind(now, now, id)
         .first();
@@ -159,6 +213,140 @@ async function storageFloor(name: string, request: Request, env: Env): Promise<R
         env.REVOCATIONS.get(`revoked:consent:${id}:${user}`),
       ]);
       return json({ active: clientWide === null && consent === null });
+    }
+    // ---- The authorization server (issue 15). Hashing, signing and verifying are not storage: the
+    // floors take the at-rest values (code and token hashes) directly and sign nothing. ----
+    case "static":
+      // Metadata and JWKS: a warm isolate answers both from memory (scopes and keys cached per isolate).
+      return json({});
+    case "introspect": {
+      // One KV bulk read of the five presence keys (src/revocation/revocations.ts, readTokenRevocations).
+      await request.text();
+      const keys = [
+        `revoked:client:${id}`,
+        `revoked:consent:${id}:${user}`,
+        `revoked:jti:${q.get("jti") ?? ""}`,
+        `revoked:disabled:${id}`,
+        `revoked:family:${q.get("sid") ?? ""}`,
+      ];
+      const values = await env.REVOCATIONS.get(keys, "text");
+      return json({ active: [...values.values()].every((v) => v === null) });
+    }
+    case "introspect-refresh": {
+      const token = new URLSearchParams(await request.text()).get("token") ?? "";
+      const found = await refreshTokenWithFamily(db, token);
+      if (!found) return json({ active: false });
+      await db.prepare("SELECT enabled, allowed_origins FROM clients WHERE client_id = ?").bind(id).first();
+      return json({ active: true });
+    }
+    case "pat": {
+      await request.text();
+      await clientWithSecrets(db, id);
+      return json({ token_type: "Bearer" });
+    }
+    case "redeem": {
+      const codeHash = new URLSearchParams(await request.text()).get("code") ?? "";
+      await clientWithSecrets(db, id);
+      const [consumed] = await redeemCodeBatch(db, codeHash, id, now);
+      if (!consumed?.results.length) return json({ error: "invalid_grant" }, 400);
+      await consentOf(db, tenant, user, id);
+      return json({ token_type: "Bearer" });
+    }
+    case "refresh": {
+      // The pool spreads its tokens over many clients (bench/seed.ts): each body names its own.
+      const body = new URLSearchParams(await request.text());
+      const tokenHash = body.get("refresh_token") ?? "";
+      const client = body.get("client_id") ?? id;
+      await clientWithSecrets(db, client);
+      if (!(await refreshTokenWithFamily(db, tokenHash))) return json({ error: "invalid_grant" }, 400);
+      await consentOf(db, tenant, user, client);
+      const successor = crypto.randomUUID();
+      const [rotated] = await db.batch([
+        db
+          .prepare(
+            "UPDATE refresh_tokens SET rotated_on = ?, replaced_by = ? WHERE token_hash = ? AND rotated_on IS NULL AND expires_on > ? AND family_id IN (SELECT family_id FROM refresh_families WHERE client_id = ? AND revoked_on IS NULL AND expires_on > ?) RETURNING family_id",
+          )
+          .bind(now, successor, tokenHash, now, client, now),
+        db
+          .prepare(
+            "INSERT INTO refresh_tokens SELECT ?, t.family_id, ?, f.expires_on, NULL, NULL FROM refresh_tokens AS t JOIN refresh_families AS f ON f.family_id = t.family_id WHERE t.token_hash = ? AND t.replaced_by = ?",
+          )
+          .bind(successor, now, tokenHash, successor),
+        db
+          .prepare(
+            "SELECT * FROM refresh_families WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = ?)",
+          )
+          .bind(successor),
+      ]);
+      if (!rotated?.results.length) return json({ error: "invalid_grant" }, 400);
+      return json({ token_type: "Bearer" });
+    }
+    case "consent-page":
+    case "flow-authorize": {
+      // GET /oauth2/authorize for a signed-in user without consent: client, consent, then the pending request and the scopes.
+      await db.prepare("SELECT * FROM clients WHERE client_id = ?").bind(id).first();
+      await consentOf(db, tenant, user, id);
+      const requestId = crypto.randomUUID();
+      await Promise.all([
+        db
+          .prepare(
+            "INSERT INTO authorization_requests (id, csrf_hash, client_id, tenant, user_id, redirect_uri, scopes, state, code_challenge, nonce, created_on, expires_on, consumed_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, NULL)",
+          )
+          .bind(
+            requestId,
+            requestId,
+            id,
+            tenant,
+            user,
+            "https://app.example.com/oauth/callback",
+            '["files:read","rooms:read"]',
+            "st",
+            "challenge",
+            now,
+            now + 600_000,
+          )
+          .run(),
+        db.prepare("SELECT * FROM scopes WHERE name IN (?, ?)").bind("files:read", "rooms:read").all(),
+      ]);
+      return name === "flow-authorize" ? json({ request_id: requestId }) : html(FLOOR_PAGE);
+    }
+    case "flow-decide": {
+      // POST /oauth2/authorize, allow: consume the pending request, merge and record the consent, issue the code.
+      const requestId = new URLSearchParams(await request.text()).get("request_id") ?? "";
+      const pending = await db
+        .prepare(
+          "UPDATE authorization_requests SET consumed_on = ? WHERE id = ? AND csrf_hash = ? AND user_id = ? AND tenant = ? AND consumed_on IS NULL AND expires_on > ? RETURNING *",
+        )
+        .bind(now, requestId, requestId, user, tenant, now)
+        .first();
+      if (!pending) return json({ error: "unknown_request" }, 400);
+      await consentOf(db, tenant, user, id);
+      await db.prepare("SELECT client_id, scopes, enabled FROM clients WHERE client_id = ?").bind(id).first();
+      await db
+        .prepare(
+          "INSERT INTO consents (tenant, user_id, client_id, scopes, modified_on) SELECT ?, ?, client_id, ?, ? FROM clients WHERE client_id = ? AND enabled = 1 ON CONFLICT (tenant, user_id, client_id) DO UPDATE SET scopes = excluded.scopes, modified_on = excluded.modified_on",
+        )
+        .bind(tenant, user, "files:read rooms:read", now, id)
+        .run();
+      const codeHash = crypto.randomUUID();
+      await db
+        .prepare(
+          "INSERT INTO authorization_codes (code_hash, client_id, tenant, user_id, redirect_uri, scopes, code_challenge, nonce, auth_time, created_on, expires_on, consumed_on, replayed_on, family_id, user_name, user_email) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, NULL, NULL, NULL, NULL, NULL)",
+        )
+        .bind(
+          codeHash,
+          id,
+          tenant,
+          user,
+          "https://app.example.com/oauth/callback",
+          '["files:read","rooms:read"]',
+          "challenge",
+          now,
+          now,
+          now + 60_000,
+        )
+        .run();
+      return json({ code: codeHash });
     }
     default:
       return json({ error: "no such floor" }, 404);

@@ -13,7 +13,36 @@ export type RequestShape = {
   body?: string;
   /** When set, the requests take these paths in turn instead of `path` (which is still the probe's). */
   pathPool?: readonly string[];
+  /**
+   * Single-use bodies (codes, refresh tokens): each request, the probe included, takes the next one,
+   * and the position carries over from run to run, so no body is ever sent twice. A run that would
+   * need more than the pool holds sends the last one again, which the endpoint refuses: it shows
+   * as errors, never as a silently cheaper request.
+   */
+  bodyPool?: BodyPool;
 };
+
+/** Bodies handed out once each, in order, across every run of a scenario. */
+export class BodyPool {
+  private next = 0;
+  readonly bodies: readonly string[];
+  constructor(bodies: readonly string[]) {
+    this.bodies = bodies;
+  }
+  /** The next unused body (the last one again once the pool is spent). */
+  take(): string {
+    const body = this.bodies[Math.min(this.next, this.bodies.length - 1)] ?? "";
+    this.next++;
+    return body;
+  }
+  /** How many bodies were asked for beyond the pool's size. */
+  get overdrawn(): number {
+    return Math.max(0, this.next - this.bodies.length);
+  }
+  get used(): number {
+    return this.next;
+  }
+}
 
 export type LoadOptions = { connections: number; durationSeconds: number; warmupSeconds: number; rounds: number };
 
@@ -58,11 +87,14 @@ export function findWorkerdPid(parentPid: number = process.pid): number | undefi
   return undefined;
 }
 
-/** An autocannon `setupRequest` that hands out the pool's paths round-robin. */
-function nextPathOf(pool: readonly string[]) {
+/** An autocannon `setupRequest` that hands out the pool's paths round-robin and each single-use body once. */
+function setupOf(shape: RequestShape) {
   let next = 0;
-  return <R extends { path?: string }>(request: R): R => {
-    request.path = pool[next++ % pool.length];
+  const paths = shape.pathPool;
+  const bodies = shape.bodyPool;
+  return <R extends { path?: string; body?: string | Buffer }>(request: R): R => {
+    if (paths) request.path = paths[next++ % paths.length];
+    if (bodies) request.body = bodies.take();
     return request;
   };
 }
@@ -73,7 +105,7 @@ function fire(baseUrl: string, shape: RequestShape, connections: number, seconds
     method: shape.method,
     headers: shape.headers,
     body: shape.body,
-    ...(shape.pathPool ? { requests: [{ setupRequest: nextPathOf(shape.pathPool) }] } : {}),
+    ...(shape.pathPool || shape.bodyPool ? { requests: [{ setupRequest: setupOf(shape) }] } : {}),
     connections,
     duration: seconds,
     timeout: 10,
@@ -85,7 +117,7 @@ export async function probe(baseUrl: string, shape: RequestShape): Promise<{ sta
   const response = await fetch(`${baseUrl}${shape.path}`, {
     method: shape.method,
     headers: shape.headers,
-    body: shape.body,
+    body: shape.bodyPool ? shape.bodyPool.take() : shape.body,
   });
   return { status: response.status, body: (await response.text()).slice(0, 400) };
 }

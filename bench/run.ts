@@ -12,6 +12,7 @@ import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangle
 import { deriveSignatureKeyBytes } from "../src/auth/machine-key.ts";
 import { signJws } from "../src/auth/sign-token.ts";
 import { buildWorker, measureStartup, type StartupInfo } from "./build.ts";
+import { probeFlow, runFlows } from "./flows.ts";
 import { combineRounds, findWorkerdPid, type LoadResult, type MeasureHooks, probe, runLoad } from "./load.ts";
 import { formatSummary, Inspector, moduleLineMap, type ProfileSummary, summariseProfile } from "./profile.ts";
 import {
@@ -23,12 +24,24 @@ import {
   scaleRatios,
   updateBenchmarksMd,
 } from "./report.ts";
-import { buildScenarios, type Scenario } from "./scenarios.ts";
-import { applyMigrations, BENCH_USERS, cursorAt, seedBenchData, TENANT_SIZES } from "./seed.ts";
+import { buildScenarios, type OAuthInputs, type Scenario } from "./scenarios.ts";
+import {
+  applyMigrations,
+  BENCH_OAUTH,
+  BENCH_PEPPER,
+  BENCH_USERS,
+  cursorAt,
+  type OAuthSeed,
+  seedBenchData,
+  seedOAuthData,
+  TENANT_SIZES,
+} from "./seed.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const MACHINE_KEY = "1123askdasjklasbnd";
 const SERVICE_TOKEN = "bench-service-token-0123456789abcdef";
+/** base64url of 32 bytes: the AES key of the signing keys' private halves in D1. */
+const SIGNING_KEY_ENCRYPTION_KEY = "YmVuY2gtc2lnbmluZy1rZXktZW5jcnlwdGlvbi0wMDE";
 /** Loopback port of workerd's inspector in a `--profile` run. */
 const INSPECTOR_PORT = 9329;
 
@@ -97,7 +110,7 @@ function assertSameBindings(): void {
   }
 }
 
-async function sign(userId: string, tenant: number): Promise<string> {
+async function sign(userId: string, tenant: number, tenantUrl = "http://127.0.0.1", admin = true): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   return signJws(
     {
@@ -106,8 +119,8 @@ async function sign(userId: string, tenant: number): Promise<string> {
       user_name: "Bench Admin",
       user_email: "bench@example.com",
       tenant_id: String(tenant),
-      tenant_url: "http://127.0.0.1",
-      is_admin: "true",
+      tenant_url: tenantUrl,
+      is_admin: String(admin),
       is_guest: "false",
       is_public: "true",
       iat: now,
@@ -131,6 +144,55 @@ function machine(): Record<string, unknown> {
       .loadavg()
       .map((l) => l.toFixed(2))
       .join(" "),
+  };
+}
+
+/** The payload of a compact JWS (not verified: the bench only reads its own tokens' ids). */
+function jwtClaims(token: string): { jti: string; sid: string } {
+  const payload = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8")) as Record<
+    string,
+    string
+  >;
+  return { jti: payload.jti ?? "", sid: payload.sid ?? "" };
+}
+
+/**
+ * The tokens the introspection scenarios present, obtained from the gateway itself: three setup
+ * codes redeemed at POST /oauth2/token (which also creates the signing keys), one access token then
+ * revoked at POST /oauth2/revoke (RFC 7009), and an x-signature minted for the bench origin.
+ */
+async function oauthInputs(url: string, seed: OAuthSeed): Promise<OAuthInputs> {
+  const { clientId, secret, redirectUri, verifier } = BENCH_OAUTH;
+  const post = async (path: string, fields: Record<string, string>) => {
+    const response = await fetch(`${url}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ ...fields, client_id: clientId, client_secret: secret }).toString(),
+    });
+    const text = await response.text();
+    if (response.status !== 200) throw new Error(`setup ${path} answered ${response.status}: ${text}`);
+    return JSON.parse(text || "{}") as Record<string, string>;
+  };
+  const redeem = (code: string | undefined) =>
+    post("/oauth2/token", {
+      grant_type: "authorization_code",
+      code: code ?? "",
+      redirect_uri: redirectUri,
+      code_verifier: verifier,
+    });
+  const [active, revoked, refresh] = [
+    await redeem(seed.setupCodes[0]),
+    await redeem(seed.setupCodes[1]),
+    await redeem(seed.setupCodes[2]),
+  ];
+  const token = (answer: Record<string, string>) => answer.access_token ?? "";
+  await post("/oauth2/revoke", { token: token(revoked), token_type_hint: "access_token" });
+  return {
+    seed,
+    originSignature: await sign(BENCH_USERS.tenant1, 1, url),
+    accessToken: { token: token(active), ...jwtClaims(token(active)) },
+    revokedAccessToken: { token: token(revoked), ...jwtClaims(token(revoked)) },
+    refreshToken: refresh?.refresh_token ?? "",
   };
 }
 
@@ -177,8 +239,9 @@ async function main(): Promise<void> {
           bindings: {
             ...workerOptions.bindings,
             DOCSPACE_MACHINE_KEY: MACHINE_KEY,
-            CLIENT_SECRET_PEPPER: "bench-pepper-0123456789abcdef",
+            CLIENT_SECRET_PEPPER: BENCH_PEPPER,
             SERVICE_TOKENS: SERVICE_TOKEN,
+            SIGNING_KEY_ENCRYPTION_KEY,
           },
         },
       ],
@@ -197,7 +260,12 @@ async function main(): Promise<void> {
       `seeded ${Object.values(TENANT_SIZES).reduce((a, b) => a + b, 0)} clients in ${Math.round(performance.now() - seedStart)} ms`,
     );
 
+    const oauthSeed = await seedOAuthData(db, Date.now());
+    const oauth = await oauthInputs(url, oauthSeed);
+    const signFlowUser = (userId: string) => sign(userId, 1, url, false);
+
     const scenarios = buildScenarios({
+      oauth,
       signatures: {
         tenant1: await sign(BENCH_USERS.tenant1, 1),
         tenant2: await sign(BENCH_USERS.tenant2, 2),
@@ -230,6 +298,12 @@ async function main(): Promise<void> {
         log(`- ${s.id}: not available (${missing.status})`);
         continue;
       }
+      const flowFailure = s.flow ? await probeFlow(url, s.flow, signFlowUser) : undefined;
+      if (flowFailure) {
+        outcomes.push({ ...base, status: "probe failed", probe: { status: 0, body: flowFailure } });
+        log(`- ${s.id}: probe failed ${flowFailure}`);
+        continue;
+      }
       const answer = await probe(url, s.request);
       if (answer.status >= 400) {
         outcomes.push({ ...base, status: "probe failed", probe: answer });
@@ -251,7 +325,9 @@ async function main(): Promise<void> {
             profile = summariseProfile(await inspector.stop(), benchBundle.file, moduleOf, file);
           },
         };
-        const result = await runLoad(url, s.request, options, workerdPid, hooks);
+        const result = s.flow
+          ? await runFlows(url, s.flow, signFlowUser, options, workerdPid, hooks)
+          : await runLoad(url, s.request, options, workerdPid, hooks);
         rounds.get(s.id)?.push(result);
         log(
           `- ${s.id}: ${result.rps.toFixed(0)} req/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, ` +
@@ -261,6 +337,8 @@ async function main(): Promise<void> {
       }
     }
     for (const s of measured) {
+      const pool = s.request.bodyPool;
+      if (pool) log(`- ${s.id}: ${pool.used} of ${pool.bodies.length} single-use bodies taken, ${pool.overdrawn} over`);
       const result = combineRounds(rounds.get(s.id) ?? []);
       outcomes.push({ id: s.id, label: s.label, kind: s.kind, compareTo: s.compareTo, status: "measured", result });
     }

@@ -153,24 +153,37 @@ function tooManyPreviousSecrets(earliestExpiry: number | null): HttpProblem {
   });
 }
 
-/** As `findManageableClient`, with the state of the client's secrets read in the same statement. */
+/** What a rotation needs of its client: the id, and who may manage it. */
+type RotatedClient = Pick<ClientRow, "clientId" | "tenant" | "createdBy">;
+
+/**
+ * As `findManageableClient`, with the state of the client's secrets read in the same statement.
+ * Only the columns the rotation uses are read: decoding the other 16 (three of them JSON) was a
+ * measurable share of the request (BENCHMARKS.md, regenerate).
+ */
 async function findClientForRotation(
   db: Database,
   principal: Principal,
   clientId: string,
   now: number,
-): Promise<{ client: ClientRow } & RotationState> {
+): Promise<{ client: RotatedClient } & RotationState> {
   const id = manageableClientId(principal, clientId);
   const row = await guardD1(
     db
-      .select({ client: clients, ...rotationStateColumns(now) })
+      .select({
+        clientId: clients.clientId,
+        tenant: clients.tenant,
+        createdBy: clients.createdBy,
+        ...rotationStateColumns(now),
+      })
       .from(clients)
       .where(eq(clients.clientId, id))
       .get(),
   );
   if (!row) throw clientNotFound();
-  assertManageable(principal, row.client);
-  return row;
+  const { currentSecretId, livePrevious, earliestLiveExpiry, ...client } = row;
+  assertManageable(principal, client);
+  return { client, currentSecretId, livePrevious, earliestLiveExpiry };
 }
 
 /**
