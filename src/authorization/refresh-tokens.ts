@@ -1,4 +1,4 @@
-import { and, eq, gt, inArray, isNull, type SQL, sql } from "drizzle-orm";
+import { and, eq, exists, gt, isNull, type SQL, sql } from "drizzle-orm";
 import { guardD1 } from "../db/errors";
 import {
   type FamilyRevocationReason,
@@ -46,16 +46,21 @@ export async function rotateRefreshToken(
   const tokenHash = await hashToken(token);
   const successor = randomToken();
   const successorHash = await hashToken(successor);
-  const liveFamiliesOfClient = db
-    .select({ familyId: refreshFamilies.familyId })
-    .from(refreshFamilies)
-    .where(
-      and(
-        eq(refreshFamilies.clientId, clientId),
-        isNull(refreshFamilies.revokedOn),
-        gt(refreshFamilies.expiresOn, now),
+  // Correlated on the token's own family (a primary-key lookup): an `IN (SELECT … WHERE client_id = ?)`
+  // built the list of every family of the client on each rotation, O(families) for a popular client.
+  const ofLiveFamilyOfClient = exists(
+    db
+      .select({ one: sql`1` })
+      .from(refreshFamilies)
+      .where(
+        and(
+          eq(refreshFamilies.familyId, refreshTokens.familyId),
+          eq(refreshFamilies.clientId, clientId),
+          isNull(refreshFamilies.revokedOn),
+          gt(refreshFamilies.expiresOn, now),
+        ),
       ),
-    );
+  );
   const [rotated, , family] = await guardD1(
     db.batch([
       db
@@ -66,7 +71,7 @@ export async function rotateRefreshToken(
             eq(refreshTokens.tokenHash, tokenHash),
             isNull(refreshTokens.rotatedOn),
             gt(refreshTokens.expiresOn, now),
-            inArray(refreshTokens.familyId, liveFamiliesOfClient),
+            ofLiveFamilyOfClient,
           ),
         )
         .returning({ familyId: refreshTokens.familyId }),

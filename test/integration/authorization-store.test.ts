@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { describe, it } from "vitest";
 import { issueCode, redeemCode, revokeReplayedCode } from "../../src/authorization/codes";
 import {
@@ -14,6 +15,7 @@ import {
 } from "../../src/authorization/refresh-tokens";
 import { authorizationSettings } from "../../src/authorization/settings";
 import { hashToken } from "../../src/authorization/tokens";
+import { createDb } from "../../src/db/client";
 import {
   CODE_TTL_MS,
   codeInput,
@@ -436,5 +438,43 @@ describe("settings", () => {
     [{ CODE_TTL_SECONDS: "1e3", REFRESH_TOKEN_TTL_SECONDS: "ten" }, 60_000, 2_592_000_000],
   ] as const)("%o → code %d ms, refresh %d ms", ([vars, code, refresh], { expect }) => {
     expect(authorizationSettings(vars)).toEqual({ codeTtlMs: code, refreshTokenTtlMs: refresh });
+  });
+});
+
+describe("rotation cost does not grow with the client's families", () => {
+  it("rotating one token of a client with 400 families reads a handful of rows (D1 rows_read), not every family", async ({
+    expect,
+  }) => {
+    const owner = newOwner();
+    const code = await issueCode(at(T0), codeInput(owner));
+    const redemption = await redeemCode(at(T0 + 1_000), code, owner.clientId);
+    if (redemption.kind !== "redeemed") throw new Error(redemption.kind);
+    await env.DB.prepare(
+      `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400)
+       INSERT INTO refresh_families (family_id, client_id, tenant, user_id, scopes, created_on, expires_on)
+       SELECT ?1 || '-' || i, ?2, 7, ?3, '[]', ?4, ?5 FROM n`,
+    )
+      .bind(crypto.randomUUID(), owner.clientId, owner.userId, T0, T0 + REFRESH_TTL_MS)
+      .run();
+    expect(await storedFamiliesOf(owner.clientId)).toHaveLength(401);
+    const batches: D1Result[][] = [];
+    const recording = new Proxy(env.DB, {
+      get(target, property) {
+        if (property === "batch")
+          return async (statements: D1PreparedStatement[]) => {
+            const results = await target.batch(statements);
+            batches.push(results);
+            return results;
+          };
+        const value = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const deps = { ...at(T0 + 2_000), db: createDb(recording) };
+    const rotation = await rotateRefreshToken(deps, redemption.family.refreshToken, owner.clientId);
+    expect(rotation.kind).toBe("rotated");
+    const update = batches[0]?.[0];
+    expect(update?.meta.rows_read).toBeGreaterThan(0);
+    expect(update?.meta.rows_read).toBeLessThan(20);
   });
 });
