@@ -13,6 +13,7 @@
 import { createApp } from "../src/app";
 
 export { RateLimiter } from "../src/durable-objects/rate-limiter";
+export { RevocationLedger } from "../src/durable-objects/revocation-ledger";
 
 const app = createApp();
 
@@ -96,7 +97,7 @@ function redeemCodeBatch(db: D1Database, codeHash: string, clientId: string, now
       .bind(now, familyId, codeHash, clientId, now),
     db
       .prepare(
-        "INSERT INTO refresh_families SELECT ?, client_id, tenant, user_id, scopes, ?, ?, NULL, NULL FROM authorization_codes WHERE code_hash = ? AND family_id = ?",
+        "INSERT INTO refresh_families SELECT ?, client_id, tenant, user_id, scopes, ?, ?, NULL, NULL, user_name, user_email FROM authorization_codes WHERE code_hash = ? AND family_id = ?",
       )
       .bind(familyId, now, now + 2_592_000_000, codeHash, familyId),
     db
@@ -264,7 +265,7 @@ async function storageFloor(name: string, request: Request, env: Env): Promise<R
       const [rotated] = await db.batch([
         db
           .prepare(
-            "UPDATE refresh_tokens SET rotated_on = ?, replaced_by = ? WHERE token_hash = ? AND rotated_on IS NULL AND expires_on > ? AND family_id IN (SELECT family_id FROM refresh_families WHERE client_id = ? AND revoked_on IS NULL AND expires_on > ?) RETURNING family_id",
+            "UPDATE refresh_tokens SET rotated_on = ?, replaced_by = ? WHERE token_hash = ? AND rotated_on IS NULL AND expires_on > ? AND EXISTS (SELECT 1 FROM refresh_families WHERE refresh_families.family_id = refresh_tokens.family_id AND client_id = ? AND revoked_on IS NULL AND expires_on > ?) RETURNING family_id",
           )
           .bind(now, successor, tokenHash, now, client, now),
         db
