@@ -78,13 +78,9 @@ export const IntrospectionResponseSchema = z
 export const UserInfoResponseSchema = z
   .object({
     sub: z.string().openapi({ description: "The user's GUID." }),
-    name: z
-      .string()
-      .optional()
-      .openapi({
-        description:
-          "The user's name, as DocSpace signed it at consent; absent when unknown (a personal access token).",
-      }),
+    name: z.string().optional().openapi({
+      description: "The user's name, as DocSpace signed it at consent; absent when unknown (a personal access token).",
+    }),
     email: z
       .string()
       .optional()
