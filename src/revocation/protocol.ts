@@ -128,7 +128,7 @@ async function recordRevocations(
     }
     await inBoundedParallel([...groups], async ([ledger, writes]) => {
       attempted.push(ledger);
-      failed(await store.ledgers.getByName(ledger).record(op, writes, writer, store.now));
+      throwIfFailed(await store.ledgers.getByName(ledger).record(op, writes, writer, store.now));
     });
   } catch (error) {
     await undoRevocations(store, op, writer, attempted);
@@ -145,7 +145,7 @@ async function recordRevocations(
  */
 async function undoRevocations(store: RevocationStore, op: string, writer: KvWriter, ledgers: string[]): Promise<void> {
   await inBoundedParallel(ledgers, async (ledger) =>
-    failed(await store.ledgers.getByName(ledger).undo(op, writer, store.now)),
+    throwIfFailed(await store.ledgers.getByName(ledger).undo(op, writer, store.now)),
   ).catch(() => {
     // Logged by the caller's 503 or rethrown error; see the doc comment for why this is safe.
   });
@@ -173,7 +173,7 @@ async function inBoundedParallel<T>(items: readonly T[], task: (item: T) => Prom
 }
 
 /** A ledger's answer: `null` when done, else the failure it describes, thrown here (see `RevocationLedger.record`). */
-function failed(failure: string | null): void {
+function throwIfFailed(failure: string | null): void {
   if (failure !== null) throw new Error(`revocation ledger: ${failure}`);
 }
 
@@ -216,7 +216,7 @@ export async function clearClientDisabled(store: RevocationStore, clientId: stri
     await store.ledgers
       .getByName(ledgerNameOf(clientId))
       .clear([disabledClientKey(clientId)], new KvWriter(store.kv), store.now)
-      .then(failed);
+      .then(throwIfFailed);
   } catch (error) {
     throw unavailable(
       "The client was enabled, but its tokens could not be made active again; enable it again to finish.",
