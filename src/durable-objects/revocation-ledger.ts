@@ -51,6 +51,8 @@ const SEED_OP = "~kv";
 export class RevocationLedger extends DurableObject<Env> {
   /** The write queue: each flush starts after the previous one settled (a flush never rejects). */
   private tail: Promise<unknown> = Promise.resolve();
+  /** The cleanup alarm as last seen by this instance; `undefined` until read from storage. */
+  private alarmAt: number | null | undefined;
   /** What this instance last stored under each key (value and expiry), so a write already done is not repeated. */
   private readonly stored = new Map<string, string>();
 
@@ -118,11 +120,6 @@ export class RevocationLedger extends DurableObject<Env> {
     return this.flush(keys, writer, Math.floor(now / 1000));
   }
 
-  /** What the ledger holds for `key` now: the merged entry, or null. For tests and diagnostics. */
-  async entryOf(key: string, now: number = Date.now()): Promise<LedgerContribution["entry"] | null> {
-    return mergeContributions(this.live(key, Math.floor(now / 1000)))?.entry ?? null;
-  }
-
   /** Drops contributions that have expired with their KV entries; the object deletes itself when empty. */
   override async alarm(): Promise<void> {
     this.dropExpired(Math.floor(Date.now() / 1000));
@@ -130,9 +127,11 @@ export class RevocationLedger extends DurableObject<Env> {
       .exec<{ at: number | null }>("SELECT MAX(expires_at) AS at FROM contributions")
       .toArray()[0]?.at;
     if (next) {
-      await this.ctx.storage.setAlarm(next * 1000 + 1000);
+      this.alarmAt = next * 1000 + 1000;
+      await this.ctx.storage.setAlarm(this.alarmAt);
       return;
     }
+    this.alarmAt = null;
     await this.ctx.storage.deleteAll();
     this.stored.clear();
     this.createSchema();
@@ -209,11 +208,14 @@ export class RevocationLedger extends DurableObject<Env> {
   }
 
   private async scheduleCleanup(): Promise<void> {
-    if ((await this.ctx.storage.getAlarm()) === null) {
-      const last = this.ctx.storage.sql
-        .exec<{ at: number }>("SELECT MAX(expires_at) AS at FROM contributions")
-        .toArray()[0]?.at;
-      if (last) await this.ctx.storage.setAlarm(last * 1000 + 1000);
-    }
+    // Read from storage once per instance, not on every record (the rate limiter does the same).
+    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
+    if (this.alarmAt !== null) return;
+    const last = this.ctx.storage.sql
+      .exec<{ at: number }>("SELECT MAX(expires_at) AS at FROM contributions")
+      .toArray()[0]?.at;
+    if (!last) return;
+    this.alarmAt = last * 1000 + 1000;
+    await this.ctx.storage.setAlarm(this.alarmAt);
   }
 }

@@ -167,21 +167,7 @@ export function faultyDurableObjects<N extends DurableObjectNamespace>(namespace
 
 /** A Durable Object namespace whose stubs fail every RPC, as when the limiter is unreachable. */
 export function unreachableDurableObjects(namespace: DurableObjectNamespace): DurableObjectNamespace {
-  return new Proxy(namespace, {
-    get(target, property) {
-      if (property === "get" || property === "getByName") {
-        return () =>
-          new Proxy(
-            {},
-            {
-              get: () => () => Promise.reject(new InjectedFault("durable object unreachable")),
-            },
-          );
-      }
-      const value = Reflect.get(target, property);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
+  return faultyDurableObjects(namespace, { failFrom: 1 }).namespace;
 }
 
 /** The revocation ledgers' namespace, counting (and per `plan` failing) every RPC to any ledger. */
